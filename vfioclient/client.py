@@ -1,0 +1,360 @@
+"""Every HTTP call vfioclient makes to Placement and Nova goes through here.
+
+What this module owns:
+
+* explicit microversions on every request, negotiated against the server's
+  maximum, with errors that name the version needed;
+* turning HTTP errors into ``CommandError`` messages naming the service,
+  method, path, status and the server's own explanation;
+* retries of idempotent GETs on connection errors and 502/503/504, with
+  capped exponential backoff;
+* a bounded thread pool for concurrent reads (one keystoneauth session is
+  shared by the threads: requests' connection pool is thread-safe, and
+  ``test_client_concurrency`` checks responses never cross);
+* request accounting (count by endpoint), for ``--debug`` and benchmarks.
+
+Tokens never reach a log line or a message: only method, path, query,
+microversion, status and timing are logged.
+"""
+
+import collections
+import concurrent.futures
+import logging
+import threading
+import time
+import urllib.parse
+
+from keystoneauth1 import exceptions as ksa_exc
+from osc_lib import exceptions
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 8
+DEFAULT_RETRIES = 3
+RETRY_STATUSES = frozenset((502, 503, 504))
+BACKOFF_START = 0.5
+BACKOFF_CAP = 8.0
+
+PLACEMENT = 'placement'
+COMPUTE = 'compute'
+
+
+class ApiError(exceptions.CommandError):
+    """An HTTP request failed; the message says which and why."""
+
+    def __init__(self, service, method, path, status, detail):
+        self.service = service
+        self.method = method
+        self.path = path
+        self.status = status
+        self.detail = detail
+        text = '%s %s %s failed' % (service.capitalize(), method, path)
+        if status is not None:
+            text += ': HTTP %s' % status
+        if detail:
+            text += ': %s' % detail
+        hint = _STATUS_HINTS.get(status)
+        if hint:
+            text += ' (%s)' % hint.format(service=service)
+        super().__init__(text)
+
+
+_STATUS_HINTS = {
+    401: 'authentication failed: check your credentials and token expiry',
+    403: 'the {service} policy refused the request: vfio commands read the '
+         'whole estate and need the admin role (for Placement the '
+         '"placement:*" rules, for Nova "os_compute_api:*" admin rules)',
+}
+
+
+class MicroversionError(exceptions.CommandError):
+    """The server is too old for what a command needs."""
+
+
+def parse_version(text):
+    """``'1.39'`` -> ``(1, 39)``; raises ValueError on anything else."""
+    major, minor = str(text).strip().split('.')
+    return int(major), int(minor)
+
+
+def format_version(version):
+    return '%d.%d' % version
+
+
+def error_detail(response):
+    """Best human text from an error body of Placement or Nova (or none).
+
+    Placement: ``{"errors": [{"detail": ...}]}``; Nova: ``{"badRequest":
+    {"message": ...}}``.  A non-JSON body (a proxy's HTML 502 page) gives the
+    reason phrase rather than a parser error.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        errors = body.get('errors')
+        if isinstance(errors, list) and errors and isinstance(errors[0],
+                                                              dict):
+            detail = errors[0].get('detail') or errors[0].get('title') or ''
+            # Placement prefixes details with the status line; keep the
+            # meaningful last line.
+            lines = [ln.strip() for ln in str(detail).splitlines()
+                     if ln.strip()]
+            return lines[-1] if lines else ''
+        for value in body.values():
+            if isinstance(value, dict) and 'message' in value:
+                return str(value['message'])
+        if 'message' in body:
+            return str(body['message'])
+    text = getattr(response, 'reason', None) or ''
+    return str(text)
+
+
+class ServiceClient:
+    """Raw REST calls to one service through a keystoneauth Adapter.
+
+    ``adapter`` is an openstacksdk Proxy (an Adapter) or any object with the
+    same ``request(url, method, microversion=..., raise_exc=False, ...)``.
+    """
+
+    def __init__(self, service, adapter, retries=DEFAULT_RETRIES,
+                 sleep=time.sleep, stats=None):
+        self.service = service
+        self.adapter = adapter
+        self.retries = retries
+        self._sleep = sleep
+        self._max_version = None
+        self._lock = threading.Lock()
+        self.stats = stats if stats is not None else RequestStats()
+
+    # -- microversions -----------------------------------------------------
+
+    def max_version(self):
+        """The server's maximum microversion, discovered once."""
+        with self._lock:
+            if self._max_version is None:
+                self._max_version = self._discover_max_version()
+            return self._max_version
+
+    def _discover_max_version(self):
+        data = None
+        try:
+            data = self.adapter.get_endpoint_data()
+        except Exception as e:  # discovery errors vary by plugin
+            LOG.debug('%s endpoint discovery failed: %s', self.service, e)
+        version = getattr(data, 'max_microversion', None)
+        if version:
+            return (int(version[0]), int(version[1]))
+        # Fall back to the version document at the service root.
+        body = self._request('GET', '/', None, retry=True)
+        return _max_version_from_document(self.service, body)
+
+    def negotiate(self, minimum, wanted=None):
+        """Pick ``min(wanted, server max)``; fail if below ``minimum``.
+
+        Both arguments are strings like ``'1.14'``.
+        """
+        server = self.max_version()
+        need = parse_version(minimum)
+        if server < need:
+            raise MicroversionError(
+                'requires %s >= %s, server supports %s' % (
+                    self.service.capitalize(), minimum,
+                    format_version(server)))
+        target = parse_version(wanted) if wanted else need
+        return format_version(min(target, server))
+
+    # -- requests ----------------------------------------------------------
+
+    def get(self, path, microversion, params=None):
+        return self._request('GET', path, microversion, params=params,
+                             retry=True)
+
+    def put(self, path, microversion, body=None, expected=None):
+        return self._request('PUT', path, microversion, body=body,
+                             expected=expected)
+
+    def post(self, path, microversion, body=None, expected=None):
+        return self._request('POST', path, microversion, body=body,
+                             expected=expected)
+
+    def delete(self, path, microversion, expected=None):
+        return self._request('DELETE', path, microversion, expected=expected)
+
+    def _request(self, method, path, microversion, params=None, body=None,
+                 retry=False, expected=None):
+        url = path
+        if params:
+            url = '%s?%s' % (path, urllib.parse.urlencode(params, doseq=True))
+        attempts = (self.retries + 1) if retry else 1
+        delay = BACKOFF_START
+        for attempt in range(1, attempts + 1):
+            start = time.monotonic()
+            kwargs = {'raise_exc': False}
+            if microversion:
+                kwargs['microversion'] = microversion
+            if body is not None:
+                kwargs['json'] = body
+            try:
+                response = self.adapter.request(url, method, **kwargs)
+            except (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout,
+                    ksa_exc.RetriableConnectionFailure,
+                    ksa_exc.UnknownConnectionError) as e:
+                self.stats.record(self.service, method, path, None,
+                                  time.monotonic() - start)
+                if attempt < attempts:
+                    LOG.debug('%s %s %s: %s; retry %d/%d in %.1fs',
+                              self.service, method, url, e, attempt,
+                              attempts - 1, delay)
+                    self._sleep(delay)
+                    delay = min(delay * 2, BACKOFF_CAP)
+                    continue
+                raise ApiError(self.service, method, url, None,
+                               'connection failed after %d attempt(s): %s'
+                               % (attempt, e))
+            except ksa_exc.ClientException as e:
+                raise ApiError(self.service, method, url, None, str(e))
+            elapsed = time.monotonic() - start
+            status = response.status_code
+            self.stats.record(self.service, method, path, status, elapsed)
+            LOG.debug('%s %s %s microversion=%s -> %s in %.3fs',
+                      self.service, method, url, microversion or '-', status,
+                      elapsed)
+            if status in RETRY_STATUSES and attempt < attempts:
+                self._sleep(delay)
+                delay = min(delay * 2, BACKOFF_CAP)
+                continue
+            if expected is not None and status in expected:
+                return _json_or_none(response)
+            if status >= 400:
+                raise ApiError(self.service, method, url, status,
+                               error_detail(response))
+            return _json_or_none(response)
+        raise AssertionError('unreachable')  # pragma: no cover
+
+
+def _json_or_none(response):
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _max_version_from_document(service, body):
+    """Max microversion from a Placement or Nova version document."""
+    versions = []
+    if isinstance(body, dict):
+        if isinstance(body.get('versions'), list):
+            versions = body['versions']
+        elif isinstance(body.get('version'), dict):
+            versions = [body['version']]
+    best = None
+    for doc in versions:
+        text = doc.get('max_version') or doc.get('version')
+        if not text:
+            continue
+        try:
+            value = parse_version(text)
+        except ValueError:
+            continue
+        best = value if best is None else max(best, value)
+    if best is None:
+        raise exceptions.CommandError(
+            'cannot tell which %s microversions the server supports: its '
+            'version document has no max_version' % service)
+    return best
+
+
+class RequestStats:
+    """Thread-safe count of requests by service, method and path shape."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.by_endpoint = collections.Counter()
+        self.seconds = 0.0
+
+    @staticmethod
+    def endpoint(service, method, path):
+        """Collapse ids so that counts group by endpoint: ``{uuid}``."""
+        parts = []
+        for part in path.split('?')[0].split('/'):
+            if len(part) == 36 and part.count('-') == 4:
+                part = '{uuid}'
+            parts.append(part)
+        return '%s %s %s' % (service, method, '/'.join(parts))
+
+    def record(self, service, method, path, status, seconds):
+        key = self.endpoint(service, method, path)
+        with self._lock:
+            self.by_endpoint[key] += 1
+            self.seconds += seconds
+
+    @property
+    def total(self):
+        with self._lock:
+            return sum(self.by_endpoint.values())
+
+    def as_dict(self):
+        with self._lock:
+            return dict(sorted(self.by_endpoint.items()))
+
+
+class CloudClient:
+    """Placement and Nova for one command run, plus a bounded read pool."""
+
+    def __init__(self, placement, compute, concurrency=DEFAULT_CONCURRENCY):
+        self.placement = placement
+        self.compute = compute
+        self.concurrency = max(1, int(concurrency))
+
+    @classmethod
+    def from_client_manager(cls, client_manager,
+                            concurrency=DEFAULT_CONCURRENCY):
+        """Build per-ClientManager clients from its openstacksdk connection.
+
+        No class-level cache: a new shell (or test) gets new clients.
+        """
+        conn = client_manager.sdk_connection
+        stats = RequestStats()
+        return cls(ServiceClient(PLACEMENT, conn.placement, stats=stats),
+                   ServiceClient(COMPUTE, conn.compute, stats=stats),
+                   concurrency=concurrency)
+
+    @property
+    def stats(self):
+        return self.placement.stats
+
+    def map(self, func, items, progress=None):
+        """Run ``func(item)`` for each item on the bounded pool, in order.
+
+        The first failure cancels what has not started and is re-raised, so
+        a caller never receives a partial result as if complete.
+        """
+        items = list(items)
+        if self.concurrency == 1 or len(items) <= 1:
+            results = []
+            for done, item in enumerate(items, 1):
+                results.append(func(item))
+                if progress:
+                    progress(done, len(items))
+            return results
+        results = [None] * len(items)
+        with concurrent.futures.ThreadPoolExecutor(
+                max_workers=self.concurrency) as pool:
+            futures = {pool.submit(func, item): i
+                       for i, item in enumerate(items)}
+            try:
+                done = 0
+                for future in concurrent.futures.as_completed(futures):
+                    results[futures[future]] = future.result()
+                    done += 1
+                    if progress:
+                        progress(done, len(items))
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        return results

@@ -1,0 +1,37 @@
+"""OpenStackClient plugin contract for ``openstack vfio ...``.
+
+vfioclient talks to Placement and Nova through ``client_manager.sdk_connection``
+and chooses its microversions per call (see :mod:`vfioclient.client`), so it
+adds no global ``--os-*-api-version`` option: those belong to osc-placement and
+OSC core, and registering them twice crashes the ``openstack`` shell.
+"""
+
+import logging
+
+LOG = logging.getLogger(__name__)
+
+API_NAME = 'vfio'
+# OSC reads this attribute unconditionally; without it every command breaks.
+API_VERSION_OPTION = 'os_vfio_api_version'
+DEFAULT_API_VERSION = '1'
+API_VERSIONS = ('1',)
+
+
+def check_api_version(check_version):
+    """Accept any version: microversions are negotiated per request."""
+    return True
+
+
+def make_client(instance):
+    """Return the vfioclient API facade for this ClientManager.
+
+    The facade is built lazily and holds no state across ClientManagers
+    (functional tests build a new shell per test).
+    """
+    from vfioclient import client
+    return client.CloudClient.from_client_manager(instance)
+
+
+def build_option_parser(parser):
+    """No global options (see module docstring)."""
+    return parser

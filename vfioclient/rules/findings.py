@@ -1,0 +1,112 @@
+"""Finding codes, severities and the Finding record shared by every rule.
+
+A finding code is defined once, here or in the rules module that raises it,
+through :func:`define`.  The catalogue is what ``doc/`` renders and what the
+docs test checks, so a code cannot exist without its documentation.
+"""
+
+import dataclasses
+
+ERROR = 'error'
+WARNING = 'warning'
+INFO = 'info'
+SEVERITIES = (ERROR, WARNING, INFO)
+_SEVERITY_RANK = {ERROR: 0, WARNING: 1, INFO: 2}
+
+# Exit codes of the checking commands (config check, audit, verify).
+EXIT_OK = 0
+EXIT_COMMAND_FAILED = 1
+EXIT_FINDINGS = 2
+
+# Column names of every findings table; they are the ``-f json`` keys.
+COLUMNS = ('code', 'severity', 'subject', 'message', 'remedy')
+
+
+@dataclasses.dataclass(frozen=True)
+class FindingCode:
+    """Documentation of one stable finding code."""
+
+    code: str
+    severity: str
+    title: str
+    cause: str
+    remedy: str
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Finding:
+    """One thing a rule found.  ``subject`` names what it is about."""
+
+    code: str
+    severity: str
+    subject: str
+    message: str
+    remedy: str = ''
+
+    def row(self):
+        return (self.code, self.severity, self.subject, self.message,
+                self.remedy)
+
+    def to_dict(self):
+        return dict(zip(COLUMNS, self.row()))
+
+
+CATALOG = {}
+
+
+def define(code, severity, title, cause, remedy):
+    """Register a finding code; return its :class:`FindingCode`.
+
+    Defining the same code twice with different text is a programming error
+    (two places would own one concept).
+    """
+    if severity not in SEVERITIES:
+        raise ValueError('unknown severity %r for %s' % (severity, code))
+    entry = FindingCode(code, severity, title, cause, remedy)
+    existing = CATALOG.get(code)
+    if existing is not None and existing != entry:
+        raise ValueError('finding code %s defined twice' % code)
+    CATALOG[code] = entry
+    return entry
+
+
+def make(code, subject, message, remedy=None, severity=None):
+    """Build a :class:`Finding` for a defined code.
+
+    ``remedy`` defaults to the catalogue's generic remedy; ``severity``
+    may only be given to downgrade or upgrade a code whose catalogue entry
+    says so in its cause text (rare; prefer a separate code).
+    """
+    entry = CATALOG[code]
+    return Finding(code=code,
+                   severity=severity or entry.severity,
+                   subject=subject,
+                   message=message,
+                   remedy=entry.remedy if remedy is None else remedy)
+
+
+def sort_findings(findings):
+    """Deterministic order: severity, then code, subject, message."""
+    return sorted(
+        findings,
+        key=lambda f: (_SEVERITY_RANK[f.severity], f.code, f.subject,
+                       f.message, f.remedy))
+
+
+def exit_code(findings, fail_on=ERROR):
+    """Exit code for a checking command given its findings."""
+    failing = {ERROR} if fail_on == ERROR else {ERROR, WARNING}
+    if any(f.severity in failing for f in findings):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def load_all_codes():
+    """Import every rules module so that the catalogue is complete."""
+    import importlib
+    import pkgutil
+
+    import vfioclient.rules as rules_pkg
+    for info in pkgutil.iter_modules(rules_pkg.__path__):
+        importlib.import_module('vfioclient.rules.%s' % info.name)
+    return dict(CATALOG)

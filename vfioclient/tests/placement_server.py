@@ -1,0 +1,60 @@
+"""Real Placement served over HTTP on 127.0.0.1 (not intercepted).
+
+For tests whose client side runs in several threads (in-process
+wsgi-intercept shares one SQLite connection and cannot take concurrent
+requests) and for the benchmarks.  The server handles one request at a time,
+like a single Placement worker; the clients may be as concurrent as they like.
+
+Optional middleware in front of the app injects latency or faults.
+"""
+
+import threading
+from wsgiref import simple_server
+
+import fixtures
+from placement import deploy
+from placement.tests.functional.fixtures import placement as placement_fx
+
+
+class _QuietHandler(simple_server.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class LoopbackPlacement(fixtures.Fixture):
+    """Placement on ``http://127.0.0.1:<free port>/placement``.
+
+    ``middleware`` is an optional callable ``app -> app`` (latency, faults).
+    """
+
+    def __init__(self, middleware=None):
+        super().__init__()
+        self.middleware = middleware
+
+    def _setUp(self):
+        fx = self.useFixture(placement_fx.PlacementFixture(
+            use_intercept=False))
+        self.token = fx.token
+        app = deploy.loadapp(fx.conf_fixture.conf)
+        if self.middleware:
+            app = self.middleware(app)
+
+        def routed(environ, start_response):
+            # The endpoint has a /placement prefix, as in a real deployment.
+            path = environ.get('PATH_INFO', '')
+            if path.startswith('/placement'):
+                environ['SCRIPT_NAME'] = '/placement'
+                environ['PATH_INFO'] = path[len('/placement'):] or '/'
+            return app(environ, start_response)
+
+        self.server = simple_server.make_server(
+            '127.0.0.1', 0, routed, handler_class=_QuietHandler)
+        port = self.server.server_address[1]
+        self.endpoint = 'http://127.0.0.1:%d/placement' % port
+        thread = threading.Thread(target=self.server.serve_forever,
+                                  kwargs={'poll_interval': 0.05},
+                                  daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 5)
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)

@@ -1,0 +1,212 @@
+"""Unit tests of the client layer: error mapping, negotiation, retries."""
+
+import json
+
+from keystoneauth1 import exceptions as ksa_exc
+import requests
+import testtools
+
+from vfioclient import client
+
+
+def make_response(status, body=None, text=None, reason=None):
+    response = requests.Response()
+    response.status_code = status
+    response.reason = reason
+    if body is not None:
+        response._content = json.dumps(body).encode()
+        response.headers['Content-Type'] = 'application/json'
+    elif text is not None:
+        response._content = text.encode()
+    else:
+        response._content = b''
+    return response
+
+
+class FakeAdapter:
+    """Returns queued responses (or raises queued exceptions) in order."""
+
+    def __init__(self, *outcomes, max_microversion=None):
+        self.outcomes = list(outcomes)
+        self.calls = []
+        self.max_microversion = max_microversion
+
+    def request(self, url, method, **kwargs):
+        self.calls.append((method, url, kwargs))
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def get_endpoint_data(self):
+        if self.max_microversion is None:
+            return None
+        return type('EndpointData', (), {
+            'max_microversion': self.max_microversion})()
+
+
+class TestErrorMapping(testtools.TestCase):
+
+    def _fail(self, response, service='placement', method='GET',
+              path='/resource_providers/abc'):
+        adapter = FakeAdapter(response)
+        svc = client.ServiceClient(service, adapter, retries=0)
+        return self.assertRaises(client.ApiError, svc._request, method, path,
+                                 '1.14')
+
+    def test_placement_detail(self):
+        body = {'errors': [{
+            'status': 404, 'title': 'Not Found',
+            'detail': 'The resource could not be found.\n\n'
+                      ' No resource provider with uuid abc found  '}]}
+        err = self._fail(make_response(404, body))
+        self.assertEqual(
+            'Placement GET /resource_providers/abc failed: HTTP 404: '
+            'No resource provider with uuid abc found', str(err))
+        self.assertEqual(404, err.status)
+
+    def test_nova_detail(self):
+        body = {'badRequest': {'code': 400, 'message': 'Invalid flavor'}}
+        err = self._fail(make_response(400, body), service='compute',
+                         method='POST', path='/flavors')
+        self.assertIn('Compute POST /flavors failed: HTTP 400', str(err))
+        self.assertIn('Invalid flavor', str(err))
+
+    def test_5xx_non_json_body_is_readable(self):
+        err = self._fail(make_response(500, text='<html>boom</html>',
+                                       reason='Internal Server Error'))
+        self.assertEqual('Placement GET /resource_providers/abc failed: '
+                         'HTTP 500: Internal Server Error', str(err))
+        self.assertNotIn('Expecting value', str(err))
+
+    def test_403_names_the_needed_role(self):
+        err = self._fail(make_response(403, {'errors': [
+            {'detail': 'Policy does not allow placement:resource_providers:'
+                       'list to be performed.'}]}))
+        self.assertIn('HTTP 403', str(err))
+        self.assertIn('admin role', str(err))
+        self.assertIn('placement:resource_providers:list', str(err))
+
+    def test_microversion_is_sent(self):
+        adapter = FakeAdapter(make_response(200, {'a': 1}))
+        svc = client.ServiceClient('placement', adapter)
+        self.assertEqual({'a': 1}, svc.get('/x', '1.14', params={'q': 'v'}))
+        method, url, kwargs = adapter.calls[0]
+        self.assertEqual(('GET', '/x?q=v'), (method, url))
+        self.assertEqual('1.14', kwargs['microversion'])
+        self.assertFalse(kwargs['raise_exc'])
+
+    def test_expected_status_returns(self):
+        adapter = FakeAdapter(make_response(204))
+        svc = client.ServiceClient('placement', adapter)
+        self.assertIsNone(svc.put('/resource_classes/CUSTOM_X', '1.7',
+                                  expected=(201, 204)))
+
+
+class TestNegotiation(testtools.TestCase):
+
+    def test_from_endpoint_data(self):
+        svc = client.ServiceClient('placement',
+                                   FakeAdapter(max_microversion=(1, 39)))
+        self.assertEqual('1.14', svc.negotiate('1.14'))
+        self.assertEqual('1.36', svc.negotiate('1.14', '1.36'))
+        self.assertEqual('1.39', svc.negotiate('1.14', '1.99'))
+
+    def test_too_old_names_versions(self):
+        svc = client.ServiceClient('placement',
+                                   FakeAdapter(max_microversion=(1, 10)))
+        err = self.assertRaises(client.MicroversionError, svc.negotiate,
+                                '1.14')
+        self.assertEqual('requires Placement >= 1.14, server supports 1.10',
+                         str(err))
+
+    def test_from_version_document(self):
+        doc = {'versions': [{'id': 'v1.0', 'max_version': '1.36',
+                             'min_version': '1.0'}]}
+        adapter = FakeAdapter(make_response(200, doc))
+        svc = client.ServiceClient('placement', adapter)
+        self.assertEqual((1, 36), svc.max_version())
+        # Discovered once.
+        self.assertEqual((1, 36), svc.max_version())
+        self.assertEqual(1, len(adapter.calls))
+
+    def test_nova_version_document(self):
+        doc = {'version': {'id': 'v2.1', 'version': '2.96',
+                           'min_version': '2.1'}}
+        svc = client.ServiceClient('compute',
+                                   FakeAdapter(make_response(200, doc)))
+        self.assertEqual('2.61', svc.negotiate('2.61', '2.61'))
+        err = self.assertRaises(client.MicroversionError, svc.negotiate,
+                                '2.100')
+        self.assertIn('requires Compute >= 2.100, server supports 2.96',
+                      str(err))
+
+
+class TestRetry(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.sleeps = []
+
+    def _client(self, *outcomes, retries=3):
+        self.adapter = FakeAdapter(*outcomes)
+        return client.ServiceClient('placement', self.adapter,
+                                    retries=retries,
+                                    sleep=self.sleeps.append)
+
+    def test_get_retries_503_then_succeeds(self):
+        svc = self._client(make_response(503), make_response(503),
+                           make_response(200, {'ok': True}))
+        self.assertEqual({'ok': True}, svc.get('/x', '1.0'))
+        self.assertEqual([0.5, 1.0], self.sleeps)
+
+    def test_get_retries_connection_errors_with_capped_backoff(self):
+        outcomes = [ksa_exc.ConnectFailure('refused')] * 7
+        svc = self._client(*outcomes, retries=6)
+        err = self.assertRaises(client.ApiError, svc.get, '/x', '1.0')
+        self.assertIn('connection failed after 7 attempt(s)', str(err))
+        self.assertEqual([0.5, 1.0, 2.0, 4.0, 8.0, 8.0], self.sleeps)
+
+    def test_gives_up_after_retries_with_last_status(self):
+        svc = self._client(*[make_response(503)] * 4)
+        err = self.assertRaises(client.ApiError, svc.get, '/x', '1.0')
+        self.assertEqual(503, err.status)
+        self.assertEqual(4, len(self.adapter.calls))
+
+    def test_writes_are_not_retried(self):
+        svc = self._client(make_response(503), make_response(201))
+        self.assertRaises(client.ApiError, svc.put, '/x', '1.7')
+        self.assertEqual(1, len(self.adapter.calls))
+        self.assertEqual([], self.sleeps)
+
+    def test_4xx_is_not_retried(self):
+        svc = self._client(make_response(404, {'errors': [{'detail': 'x'}]}))
+        self.assertRaises(client.ApiError, svc.get, '/x', '1.0')
+        self.assertEqual([], self.sleeps)
+
+
+class TestStatsAndPool(testtools.TestCase):
+
+    def test_endpoint_collapses_uuids(self):
+        self.assertEqual(
+            'placement GET /resource_providers/{uuid}/inventories',
+            client.RequestStats.endpoint(
+                'placement', 'GET', '/resource_providers/'
+                '0b6e1f04-7c4b-4a0e-9a5e-58f0e4f1a1b2/inventories?x=1'))
+
+    def test_map_keeps_order_and_propagates_first_error(self):
+        cloud = client.CloudClient(None, None, concurrency=4)
+        self.assertEqual([i * i for i in range(50)],
+                         cloud.map(lambda i: i * i, range(50)))
+
+        def boom(i):
+            if i == 7:
+                raise ValueError('seven')
+            return i
+        self.assertRaises(ValueError, cloud.map, boom, range(20))
+
+    def test_map_reports_progress(self):
+        seen = []
+        cloud = client.CloudClient(None, None, concurrency=1)
+        cloud.map(str, range(3), progress=lambda d, t: seen.append((d, t)))
+        self.assertEqual([(1, 3), (2, 3), (3, 3)], seen)
