@@ -1,0 +1,299 @@
+"""Read a host's NVIDIA GPUs from sysfs into a host report.
+
+Entry point: :func:`collect_host_report`.  Reads, under ``root`` (``/`` on a
+real host, a fake tree in tests):
+
+- ``sys/bus/pci/devices/*``: ``vendor``, ``device``, ``class``, ``driver``,
+  ``numa_node``, ``iommu_group``, ``physfn``, ``virtfn*``,
+  ``sriov_totalvfs``, ``sriov_numvfs``, ``mdev_supported_types/*``, and on
+  VFs ``nvidia/creatable_vgpu_types`` and ``nvidia/current_vgpu_type``;
+- ``sys/bus/mdev/devices/*``: existing mdevs, their parent and type.
+
+Only functions of vendor ``10de`` with a display class (``0x03xxxx``) are
+kept; the NVIDIA audio/USB functions of a board are not GPUs.
+
+It never raises on odd input: missing or unreadable files, garbled values
+and dangling links become :class:`~vfioclient.model.host.ReportWarning`
+entries whose ``path`` is the file as seen on the host (``/sys/...``, even
+when ``root`` is a fake tree).  Classification and GPU summaries are the
+pure rules of :mod:`vfioclient.rules.host`.
+"""
+
+import datetime
+import os
+import socket
+
+from vfioclient.model import host as model
+from vfioclient.rules import host as host_rules
+
+PCI_DEVICES = 'sys/bus/pci/devices'
+MDEV_DEVICES = 'sys/bus/mdev/devices'
+
+
+class _Reader:
+    """Reads sysfs files under a root and records what went wrong."""
+
+    def __init__(self, root):
+        self.root = os.path.abspath(root or '/')
+        self.warnings = []
+
+    def host_path(self, path):
+        """The path as the host sees it, for warnings."""
+        rel = os.path.relpath(path, self.root)
+        return '/' + rel.replace(os.sep, '/')
+
+    def warn(self, path, message):
+        self.warnings.append(model.ReportWarning(path=self.host_path(path),
+                                                 message=message))
+
+    def text(self, path, required=True):
+        """File content, or None (with a warning if ``required``)."""
+        try:
+            with open(path, 'rb') as f:
+                data = f.read(65536)
+        except FileNotFoundError:
+            if os.path.islink(path):
+                self.warn(path, 'dangling symlink')
+            elif required:
+                self.warn(path, 'missing')
+            return None
+        except PermissionError:
+            self.warn(path, 'permission denied')
+            return None
+        except OSError as e:
+            self.warn(path, 'cannot read: %s' % (e.strerror or e))
+            return None
+        try:
+            return data.decode('utf-8')
+        except UnicodeDecodeError:
+            self.warn(path, 'not valid UTF-8 text')
+            return None
+
+    def integer(self, path, required=False):
+        """Decimal integer file (``sriov_*``, ``numa_node``), or None."""
+        text = self.text(path, required=required)
+        if text is None:
+            return None
+        try:
+            return int(text.strip())
+        except ValueError:
+            self.warn(path, 'not a decimal number: %r' % text.strip()[:40])
+            return None
+
+    def hex_id(self, path, digits):
+        """``0x10de`` -> ``10de``; None (with a warning) when garbled."""
+        text = self.text(path)
+        if text is None:
+            return None
+        value = text.strip().lower()
+        if value.startswith('0x'):
+            value = value[2:]
+        if len(value) != digits or any(
+                c not in '0123456789abcdef' for c in value):
+            self.warn(path, 'not a %d-digit hex id: %r'
+                      % (digits, text.strip()[:40]))
+            return None
+        return value
+
+    def link_name(self, path, must_resolve=True):
+        """Basename of a symlink's target, or None if there is no link."""
+        try:
+            target = os.readlink(path)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            self.warn(path, 'cannot read link: %s' % (e.strerror or e))
+            return None
+        if must_resolve and not os.path.exists(path):
+            self.warn(path, 'dangling symlink to %s' % target)
+        return os.path.basename(target.rstrip('/'))
+
+    def listdir(self, path):
+        """Sorted names in a directory; [] if it does not exist."""
+        try:
+            return sorted(os.listdir(path))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as e:
+            self.warn(path, 'cannot list: %s' % (e.strerror or e))
+            return []
+
+
+def _virtfns(reader, dev_dir, names):
+    """VF addresses from ``virtfnN`` links, in N order."""
+    indexed = []
+    for name in names:
+        if not name.startswith('virtfn'):
+            continue
+        try:
+            index = int(name[len('virtfn'):])
+        except ValueError:
+            continue
+        target = reader.link_name(os.path.join(dev_dir, name))
+        if target and model.PCI_ADDRESS_RE.match(target):
+            indexed.append((index, target))
+    return tuple(address for _, address in sorted(indexed))
+
+
+def _mdev_types(reader, dev_dir):
+    types_dir = os.path.join(dev_dir, 'mdev_supported_types')
+    types = []
+    for type_id in reader.listdir(types_dir):
+        type_dir = os.path.join(types_dir, type_id)
+        if not os.path.isdir(type_dir):
+            continue
+        name = reader.text(os.path.join(type_dir, 'name'), required=False)
+        description = reader.text(os.path.join(type_dir, 'description'),
+                                  required=False)
+        device_api = reader.text(os.path.join(type_dir, 'device_api'),
+                                 required=False)
+        types.append(model.MdevType(
+            id=type_id,
+            name=name.strip() if name is not None else None,
+            description=(description.strip()
+                         if description is not None else None),
+            device_api=device_api.strip() if device_api is not None else None,
+            available_instances=reader.integer(
+                os.path.join(type_dir, 'available_instances'),
+                required=True),
+        ))
+    return tuple(types)
+
+
+def _variant_state(reader, dev_dir):
+    """``(creatable_vgpu_types, current_vgpu_type)`` of a VF.
+
+    ``(None, None)`` when there is no ``nvidia/`` directory.  With the
+    directory, an unreadable creatable list is an empty tuple so the VF is
+    still recognised as a variant-driver VF (the warning says why).
+    """
+    nvidia_dir = os.path.join(dev_dir, 'nvidia')
+    if not os.path.isdir(nvidia_dir):
+        return None, None
+    creatable_path = os.path.join(nvidia_dir, 'creatable_vgpu_types')
+    text = reader.text(creatable_path)
+    creatable = ()
+    if text is not None:
+        creatable, bad_lines = host_rules.parse_creatable_vgpu_types(text)
+        if bad_lines:
+            reader.warn(creatable_path, 'ignored %d unparsable line(s), '
+                        'first: %r' % (len(bad_lines), bad_lines[0][:60]))
+    current = reader.integer(os.path.join(nvidia_dir, 'current_vgpu_type'),
+                             required=True)
+    return creatable, current
+
+
+def _read_device(reader, dev_dir, address, mdevs):
+    """A :class:`HostDevice`, or None when it is not an NVIDIA GPU."""
+    if not os.path.exists(dev_dir):
+        if os.path.islink(dev_dir):
+            reader.warn(dev_dir, 'dangling symlink')
+        return None
+    vendor = reader.hex_id(os.path.join(dev_dir, 'vendor'), 4)
+    if vendor != model.NVIDIA_VENDOR_ID:
+        return None
+    pci_class = reader.hex_id(os.path.join(dev_dir, 'class'), 6)
+    if pci_class is None or not pci_class.startswith('03'):
+        return None
+    product = reader.hex_id(os.path.join(dev_dir, 'device'), 4)
+    if product is None:
+        reader.warn(dev_dir, 'NVIDIA display function skipped: its '
+                    'device id could not be read')
+        return None
+    names = reader.listdir(dev_dir)
+    creatable, current = (None, None)
+    physfn = reader.link_name(os.path.join(dev_dir, 'physfn'))
+    if physfn is not None and not model.PCI_ADDRESS_RE.match(physfn):
+        reader.warn(os.path.join(dev_dir, 'physfn'),
+                    'link target %r is not a PCI address' % physfn)
+        physfn = None
+    if physfn is not None:
+        creatable, current = _variant_state(reader, dev_dir)
+    iommu_group = reader.link_name(os.path.join(dev_dir, 'iommu_group'))
+    try:
+        iommu_group = int(iommu_group) if iommu_group is not None else None
+    except ValueError:
+        reader.warn(os.path.join(dev_dir, 'iommu_group'),
+                    'link target %r is not a group number' % iommu_group)
+        iommu_group = None
+    return model.HostDevice(
+        address=address,
+        vendor_id=vendor,
+        product_id=product,
+        pci_class=pci_class,
+        driver=reader.link_name(os.path.join(dev_dir, 'driver'),
+                                must_resolve=False),
+        numa_node=reader.integer(os.path.join(dev_dir, 'numa_node')),
+        iommu_group=iommu_group,
+        physfn=physfn,
+        virtfns=_virtfns(reader, dev_dir, names),
+        sriov_totalvfs=reader.integer(
+            os.path.join(dev_dir, 'sriov_totalvfs')),
+        sriov_numvfs=reader.integer(os.path.join(dev_dir, 'sriov_numvfs')),
+        mdev_supported_types=_mdev_types(reader, dev_dir),
+        mdevs=tuple(sorted(mdevs.get(address, ()), key=lambda m: m.uuid)),
+        creatable_vgpu_types=creatable,
+        current_vgpu_type=current,
+    )
+
+
+def _read_mdevs(reader):
+    """``{parent address: [Mdev, ...]}`` from ``/sys/bus/mdev/devices``."""
+    mdev_root = os.path.join(reader.root, MDEV_DEVICES)
+    found = {}
+    for uuid in reader.listdir(mdev_root):
+        link = os.path.join(mdev_root, uuid)
+        if not os.path.exists(link):
+            reader.warn(link, 'dangling symlink')
+            continue
+        real = os.path.realpath(link)
+        parent = os.path.basename(os.path.dirname(real))
+        if not model.PCI_ADDRESS_RE.match(parent):
+            reader.warn(link, 'parent %r of the mdev is not a PCI device'
+                        % parent)
+            continue
+        mdev_type = reader.link_name(os.path.join(link, 'mdev_type'))
+        if mdev_type is None:
+            reader.warn(os.path.join(link, 'mdev_type'), 'missing')
+        found.setdefault(parent, []).append(
+            model.Mdev(uuid=uuid, type=mdev_type))
+    return found
+
+
+def collect_devices(root='/'):
+    """Read every NVIDIA display function: ``(devices, warnings)``.
+
+    Devices are unclassified; :func:`collect_host_report` is the usual
+    entry point.
+    """
+    reader = _Reader(root)
+    mdevs = _read_mdevs(reader)
+    pci_root = os.path.join(reader.root, PCI_DEVICES)
+    if not os.path.isdir(pci_root):
+        reader.warn(pci_root, 'missing: no PCI devices could be read')
+        return (), tuple(reader.warnings)
+    devices = []
+    for address in reader.listdir(pci_root):
+        if not model.PCI_ADDRESS_RE.match(address):
+            continue
+        device = _read_device(reader, os.path.join(pci_root, address),
+                              address, mdevs)
+        if device is not None:
+            devices.append(device)
+    return tuple(devices), tuple(reader.warnings)
+
+
+def utc_now():
+    """Timestamp in the report's ``collected_at`` format."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def collect_host_report(root='/', hostname=None, collected_at=None):
+    """Read sysfs under ``root`` into a classified :class:`HostReport`."""
+    devices, warnings = collect_devices(root)
+    return host_rules.build_report(
+        devices, warnings,
+        hostname=hostname or socket.gethostname(),
+        collected_at=collected_at or utc_now(),
+        sysfs_root=root or '/')

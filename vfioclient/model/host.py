@@ -1,0 +1,470 @@
+"""Immutable snapshot of what one GPU host has: the ``host report``.
+
+This is the document that ``openstack vfio host report -f json`` prints and
+that ``config check --host-report``, ``audit --host-report`` and ``plan``
+read.  It is plain data: it decides nothing (see :mod:`vfioclient.rules.host`
+for classification and :mod:`vfioclient.collect.sysfs` for reading sysfs).
+
+JSON contract, ``schema_version`` 1 (keys are stable; a change that removes
+or re-types a key bumps :data:`SCHEMA_VERSION`)::
+
+    {
+      "schema_version": 1,
+      "kind": "vfio-host-report",
+      "hostname": "compute-1",             # str
+      "collected_at": "2026-01-01T00:00:00Z",  # ISO 8601, UTC
+      "sysfs_root": "/",                   # str, the root that was read
+      "devices": [ <device>, ... ],        # sorted by address
+      "gpus": [ <gpu>, ... ],              # one per physical GPU (PF)
+      "warnings": [ {"path": str, "message": str}, ... ]
+    }
+
+    <device>  one PCI function of vendor 10de with a display class (0x03xxxx)
+      address            "0000:41:00.4" (domain:bus:slot.function, lowercase)
+      vendor_id          "10de"   4 lowercase hex digits, no 0x
+      product_id         "2236"   4 lowercase hex digits, no 0x
+      class              "030200" 6 lowercase hex digits, no 0x
+      driver             "nvidia" | "vfio-pci" | ... | null (unbound)
+      numa_node          int | null (-1 is kept as the kernel reports it)
+      iommu_group        int | null
+      physfn             PF address (this is a VF) | null (this is a PF)
+      virtfns            [VF address, ...] ordered by virtfn index
+      sriov_totalvfs     int | null (no SR-IOV capability)
+      sriov_numvfs       int | null
+      mdev_supported_types  [{"id": "nvidia-558", "name": "NVIDIA A40-2Q",
+                              "description": "num_heads=4, ...",
+                              "device_api": "vfio-pci",
+                              "available_instances": 1 | null}, ...]
+                          ``id`` is the type directory name as libvirt and
+                          Nova's ``enabled_mdev_types`` spell it; the vGPU
+                          type number is its trailing integer.
+      mdevs              [{"uuid": "...", "type": "nvidia-558" | null}, ...]
+      creatable_vgpu_types  [{"id": 597, "name": "NVIDIA A10-24Q"}, ...]
+                          | null when the device has no ``nvidia/``
+                          directory (not a variant-driver VF)
+      current_vgpu_type  int (0 = no vGPU configured) | null (not a
+                          variant-driver VF, or unreadable: see warnings)
+      classification     one of CLASSIFICATIONS (below)
+
+    <gpu>  one physical GPU, i.e. a PF and its VFs
+      address            PF address
+      model              "A10", "L40S", ... or "10de:xxxx" when unknown
+      vendor_id, product_id   as for devices
+      vf_count           number of VFs that exist now (sriov_numvfs)
+      types_offered      [{"id": 597, "name": "NVIDIA A10-24Q"}, ...]
+      types_in_use       [{"id": 597, "name": "NVIDIA A10-24Q" | null,
+                           "count": 4}, ...]
+      mode               one of CLASSIFICATIONS or "mixed"
+
+Device classifications (per PCI function, sheet section 3.6):
+
+``legacy-mdev-pf``   PF that is itself an mdev parent (pre-Ampere: T4, V100)
+``legacy-mdev-vf``   VF that is an mdev parent (Ampere+ legacy model)
+``variant-vf``       VF with ``nvidia/current_vgpu_type`` (type set or not)
+``vfio-passthrough`` bound to ``vfio-pci`` (or a passthrough variant such as
+                     ``nvgrace_gpu_vfio_pci``): whole-GPU passthrough
+``unconfigured``     none of the above.  A PF whose vGPUs live on its VFs is
+                     ``unconfigured`` as a function; read the gpu ``mode``.
+
+A GPU's ``mode`` is the one classification shared by its PF and VFs once
+``unconfigured`` functions are ignored, ``unconfigured`` if nothing else is
+there, and ``mixed`` when two models meet on one GPU.
+"""
+
+import dataclasses
+import re
+
+SCHEMA_VERSION = 1
+KIND = 'vfio-host-report'
+
+LEGACY_MDEV_PF = 'legacy-mdev-pf'
+LEGACY_MDEV_VF = 'legacy-mdev-vf'
+VARIANT_VF = 'variant-vf'
+VFIO_PASSTHROUGH = 'vfio-passthrough'
+UNCONFIGURED = 'unconfigured'
+CLASSIFICATIONS = (LEGACY_MDEV_PF, LEGACY_MDEV_VF, VARIANT_VF,
+                   VFIO_PASSTHROUGH, UNCONFIGURED)
+# A GPU whose PF and VFs disagree (for example mdevs on some VFs and
+# variant-driver VFs on others).
+MIXED = 'mixed'
+GPU_MODES = CLASSIFICATIONS + (MIXED,)
+
+NVIDIA_VENDOR_ID = '10de'
+
+PCI_ADDRESS_RE = re.compile(
+    r'^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$')
+_HEX4_RE = re.compile(r'^[0-9a-f]{4}$')
+_HEX6_RE = re.compile(r'^[0-9a-f]{6}$')
+_TRAILING_INT_RE = re.compile(r'(\d+)$')
+
+
+class HostReportError(ValueError):
+    """A host report document is not one this version can read."""
+
+
+@dataclasses.dataclass(frozen=True)
+class VgpuType:
+    """A vGPU type by number (as written to ``current_vgpu_type``)."""
+
+    id: int
+    name: str | None = None
+
+    def to_json(self):
+        return {'id': self.id, 'name': self.name}
+
+
+@dataclasses.dataclass(frozen=True)
+class VgpuTypeUsage:
+    """How many functions of one GPU use a vGPU type."""
+
+    id: int
+    name: str | None
+    count: int
+
+    def to_json(self):
+        return {'id': self.id, 'name': self.name, 'count': self.count}
+
+
+@dataclasses.dataclass(frozen=True)
+class MdevType:
+    """One ``mdev_supported_types/<id>`` directory of a legacy parent."""
+
+    id: str
+    name: str | None = None
+    description: str | None = None
+    device_api: str | None = None
+    available_instances: int | None = None
+
+    @property
+    def type_number(self):
+        """The vGPU type number (``nvidia-558`` -> 558), or None.
+
+        Parsed from the trailing integer: the prefix is the parent's driver
+        name and is not always ``nvidia-`` (sheet section 1).
+        """
+        match = _TRAILING_INT_RE.search(self.id)
+        return int(match.group(1)) if match else None
+
+    @property
+    def max_instance(self):
+        """``max_instance`` from the description (per physical GPU)."""
+        for part in (self.description or '').split(','):
+            key, sep, value = part.partition('=')
+            if sep and key.strip() == 'max_instance':
+                try:
+                    return int(value.strip())
+                except ValueError:
+                    return None
+        return None
+
+    def to_json(self):
+        return {'id': self.id, 'name': self.name,
+                'description': self.description,
+                'device_api': self.device_api,
+                'available_instances': self.available_instances}
+
+
+@dataclasses.dataclass(frozen=True)
+class Mdev:
+    """An existing mediated device and its type directory name."""
+
+    uuid: str
+    type: str | None = None
+
+    def to_json(self):
+        return {'uuid': self.uuid, 'type': self.type}
+
+
+@dataclasses.dataclass(frozen=True)
+class HostDevice:
+    """One NVIDIA PCI function as read from sysfs."""
+
+    address: str
+    vendor_id: str
+    product_id: str
+    pci_class: str
+    driver: str | None = None
+    numa_node: int | None = None
+    iommu_group: int | None = None
+    physfn: str | None = None
+    virtfns: tuple = ()
+    sriov_totalvfs: int | None = None
+    sriov_numvfs: int | None = None
+    mdev_supported_types: tuple = ()
+    mdevs: tuple = ()
+    creatable_vgpu_types: tuple | None = None
+    current_vgpu_type: int | None = None
+    classification: str = UNCONFIGURED
+
+    @property
+    def is_vf(self):
+        return self.physfn is not None
+
+    @property
+    def has_variant_interface(self):
+        """True when the VF has NVIDIA's ``nvidia/`` sysfs directory."""
+        return (self.creatable_vgpu_types is not None
+                or self.current_vgpu_type is not None)
+
+    def to_json(self):
+        return {
+            'address': self.address,
+            'vendor_id': self.vendor_id,
+            'product_id': self.product_id,
+            'class': self.pci_class,
+            'driver': self.driver,
+            'numa_node': self.numa_node,
+            'iommu_group': self.iommu_group,
+            'physfn': self.physfn,
+            'virtfns': list(self.virtfns),
+            'sriov_totalvfs': self.sriov_totalvfs,
+            'sriov_numvfs': self.sriov_numvfs,
+            'mdev_supported_types': [
+                t.to_json() for t in self.mdev_supported_types],
+            'mdevs': [m.to_json() for m in self.mdevs],
+            'creatable_vgpu_types': (
+                None if self.creatable_vgpu_types is None
+                else [t.to_json() for t in self.creatable_vgpu_types]),
+            'current_vgpu_type': self.current_vgpu_type,
+            'classification': self.classification,
+        }
+
+
+# The contract names it PciDevice too; both names mean the same record.
+PciDevice = HostDevice
+
+
+@dataclasses.dataclass(frozen=True)
+class Gpu:
+    """Summary of one physical GPU (a PF and its VFs)."""
+
+    address: str
+    model: str
+    vendor_id: str
+    product_id: str
+    vf_count: int = 0
+    types_offered: tuple = ()
+    types_in_use: tuple = ()
+    mode: str = UNCONFIGURED
+
+    def to_json(self):
+        return {
+            'address': self.address,
+            'model': self.model,
+            'vendor_id': self.vendor_id,
+            'product_id': self.product_id,
+            'vf_count': self.vf_count,
+            'types_offered': [t.to_json() for t in self.types_offered],
+            'types_in_use': [t.to_json() for t in self.types_in_use],
+            'mode': self.mode,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportWarning:
+    """Something the collector could not read; ``path`` names the file."""
+
+    path: str
+    message: str
+
+    def to_json(self):
+        return {'path': self.path, 'message': self.message}
+
+
+@dataclasses.dataclass(frozen=True)
+class HostReport:
+    """The whole host report document."""
+
+    hostname: str
+    collected_at: str
+    sysfs_root: str
+    devices: tuple = ()
+    gpus: tuple = ()
+    warnings: tuple = ()
+    schema_version: int = SCHEMA_VERSION
+
+    def device(self, address):
+        """The device at ``address``, or None."""
+        for dev in self.devices:
+            if dev.address == address:
+                return dev
+        return None
+
+    def gpu(self, address):
+        """The GPU whose PF is at ``address``, or None."""
+        for gpu in self.gpus:
+            if gpu.address == address:
+                return gpu
+        return None
+
+    def vfs_of(self, pf_address):
+        """The VF devices of a PF, in virtfn order."""
+        pf = self.device(pf_address)
+        order = {a: i for i, a in enumerate(pf.virtfns)} if pf else {}
+        vfs = [d for d in self.devices if d.physfn == pf_address]
+        return sorted(vfs, key=lambda d: (order.get(d.address, 1 << 30),
+                                          d.address))
+
+    def to_json(self):
+        """The document as plain JSON-able data (key order is stable)."""
+        return {
+            'schema_version': self.schema_version,
+            'kind': KIND,
+            'hostname': self.hostname,
+            'collected_at': self.collected_at,
+            'sysfs_root': self.sysfs_root,
+            'devices': [d.to_json() for d in self.devices],
+            'gpus': [g.to_json() for g in self.gpus],
+            'warnings': [w.to_json() for w in self.warnings],
+        }
+
+    @classmethod
+    def from_json(cls, data):
+        """Build a report from a parsed document; validate as it goes.
+
+        Raises :class:`HostReportError` naming the first bad field, so a
+        truncated or hand-edited file gets a clear message, not a KeyError.
+        """
+        doc = _Reader(data, 'document')
+        doc.require_dict()
+        kind = doc.get('kind', str)
+        if kind != KIND:
+            raise HostReportError(
+                'not a host report: kind is %r, expected %r' % (kind, KIND))
+        version = doc.get('schema_version', int)
+        if version != SCHEMA_VERSION:
+            raise HostReportError(
+                'host report schema_version %r is not supported (this '
+                'vfioclient reads version %d); collect it again with '
+                'this version of "openstack vfio host report"'
+                % (version, SCHEMA_VERSION))
+        return cls(
+            hostname=doc.get('hostname', str),
+            collected_at=doc.get('collected_at', str),
+            sysfs_root=doc.get('sysfs_root', str),
+            devices=tuple(_device_from_json(r)
+                          for r in doc.items('devices')),
+            gpus=tuple(_gpu_from_json(r) for r in doc.items('gpus')),
+            warnings=tuple(
+                ReportWarning(path=r.get('path', str),
+                              message=r.get('message', str))
+                for r in doc.items('warnings')),
+            schema_version=version,
+        )
+
+
+class _Reader:
+    """Typed access to one JSON object that names its place on error."""
+
+    def __init__(self, data, where):
+        self.data = data
+        self.where = where
+
+    def require_dict(self):
+        if not isinstance(self.data, dict):
+            raise HostReportError('%s: expected an object, got %s'
+                                  % (self.where, type(self.data).__name__))
+
+    def _fail(self, key, expected, value):
+        raise HostReportError('%s.%s: expected %s, got %r'
+                              % (self.where, key, expected, value))
+
+    def get(self, key, kind, nullable=False, pattern=None, choices=None):
+        if key not in self.data:
+            raise HostReportError('%s: missing key %r (truncated or '
+                                  'hand-edited document?)'
+                                  % (self.where, key))
+        value = self.data[key]
+        if value is None and nullable:
+            return None
+        # bool is an int subclass; a count of True is a corrupt document.
+        if not isinstance(value, kind) or isinstance(value, bool):
+            name = kind.__name__ + (' or null' if nullable else '')
+            self._fail(key, name, value)
+        if pattern is not None and not pattern.match(value):
+            self._fail(key, 'a value matching %s' % pattern.pattern, value)
+        if choices is not None and value not in choices:
+            self._fail(key, 'one of %s' % ', '.join(choices), value)
+        return value
+
+    def items(self, key, nullable=False):
+        """Readers for each object in the list at ``key``."""
+        value = self.get(key, list, nullable=nullable)
+        if value is None:
+            return None
+        readers = []
+        for i, item in enumerate(value):
+            reader = _Reader(item, '%s.%s[%d]' % (self.where, key, i))
+            reader.require_dict()
+            readers.append(reader)
+        return readers
+
+    def strings(self, key, pattern=None):
+        value = self.get(key, list)
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or (
+                    pattern is not None and not pattern.match(item)):
+                self._fail('%s[%d]' % (key, i), 'a PCI address', item)
+        return tuple(value)
+
+
+def _vgpu_types_from_json(readers):
+    return tuple(VgpuType(id=r.get('id', int),
+                          name=r.get('name', str, nullable=True))
+                 for r in readers)
+
+
+def _device_from_json(r):
+    creatable = r.items('creatable_vgpu_types', nullable=True)
+    return HostDevice(
+        address=r.get('address', str, pattern=PCI_ADDRESS_RE),
+        vendor_id=r.get('vendor_id', str, pattern=_HEX4_RE),
+        product_id=r.get('product_id', str, pattern=_HEX4_RE),
+        pci_class=r.get('class', str, pattern=_HEX6_RE),
+        driver=r.get('driver', str, nullable=True),
+        numa_node=r.get('numa_node', int, nullable=True),
+        iommu_group=r.get('iommu_group', int, nullable=True),
+        physfn=r.get('physfn', str, nullable=True, pattern=PCI_ADDRESS_RE),
+        virtfns=r.strings('virtfns', pattern=PCI_ADDRESS_RE),
+        sriov_totalvfs=r.get('sriov_totalvfs', int, nullable=True),
+        sriov_numvfs=r.get('sriov_numvfs', int, nullable=True),
+        mdev_supported_types=tuple(
+            MdevType(
+                id=t.get('id', str),
+                name=t.get('name', str, nullable=True),
+                description=t.get('description', str, nullable=True),
+                device_api=t.get('device_api', str, nullable=True),
+                available_instances=t.get('available_instances', int,
+                                          nullable=True))
+            for t in r.items('mdev_supported_types')),
+        mdevs=tuple(Mdev(uuid=m.get('uuid', str),
+                         type=m.get('type', str, nullable=True))
+                    for m in r.items('mdevs')),
+        creatable_vgpu_types=(None if creatable is None
+                              else _vgpu_types_from_json(creatable)),
+        current_vgpu_type=r.get('current_vgpu_type', int, nullable=True),
+        classification=r.get('classification', str,
+                             choices=CLASSIFICATIONS),
+    )
+
+
+def _gpu_from_json(r):
+    return Gpu(
+        address=r.get('address', str, pattern=PCI_ADDRESS_RE),
+        model=r.get('model', str),
+        vendor_id=r.get('vendor_id', str, pattern=_HEX4_RE),
+        product_id=r.get('product_id', str, pattern=_HEX4_RE),
+        vf_count=r.get('vf_count', int),
+        types_offered=_vgpu_types_from_json(r.items('types_offered')),
+        types_in_use=tuple(
+            VgpuTypeUsage(id=u.get('id', int),
+                          name=u.get('name', str, nullable=True),
+                          count=u.get('count', int))
+            for u in r.items('types_in_use')),
+        mode=r.get('mode', str, choices=GPU_MODES),
+    )
+
+
+def from_json(data):
+    """Module-level alias of :meth:`HostReport.from_json`."""
+    return HostReport.from_json(data)

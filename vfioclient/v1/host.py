@@ -1,0 +1,219 @@
+"""``openstack vfio host report`` and ``openstack vfio host script``.
+
+Thin: parse, call :mod:`vfioclient.collect.sysfs`, the pure rules and
+renderers, and shape rows.  Neither command needs a cloud.
+"""
+
+import argparse
+import json
+import os
+
+from osc_lib.command import command
+from osc_lib import exceptions
+
+from vfioclient.collect import sysfs
+from vfioclient.model import host as host_model
+from vfioclient.render import bootscript
+from vfioclient.rules import host as host_rules
+from vfioclient.v1 import base
+
+REPORT_COLUMNS = ('GPU', 'Model', 'Mode', 'VFs', 'Types in use',
+                  'Types offered')
+
+
+def _type_label(type_id, name):
+    short = name.split()[-1] if name and name.split() else None
+    return '%d %s' % (type_id, short) if short else str(type_id)
+
+
+def gpu_row(gpu):
+    """One table row of a :class:`~vfioclient.model.host.Gpu`."""
+    in_use = ', '.join('%s x%d' % (_type_label(u.id, u.name), u.count)
+                       for u in gpu.types_in_use)
+    offered = ', '.join(_type_label(t.id, t.name) for t in gpu.types_offered)
+    return (gpu.address, gpu.model, gpu.mode, gpu.vf_count, in_use, offered)
+
+
+class ReportHost(command.Lister):
+    """Show what this host's NVIDIA GPUs are set up for (reads sysfs).
+
+    The table has one row per physical GPU.  ``-f json`` prints the whole
+    versioned host report document, which ``config check --host-report``,
+    ``audit --host-report`` and ``plan`` read.
+    """
+
+    auth_required = False
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--sysfs-root', metavar='DIR', default='/',
+            help='Read sysfs below DIR instead of / (a copy or a fake tree '
+                 'of a host).')
+        parser.add_argument(
+            '--hostname', metavar='NAME',
+            help='Host name recorded in the report (default: this '
+                 'machine\'s name).  Use the name nova-compute reports.')
+        return parser
+
+    def take_action(self, parsed_args):
+        root = parsed_args.sysfs_root
+        if not os.path.isdir(root):
+            raise exceptions.CommandError('--sysfs-root %s is not a directory'
+                                          % root)
+        self._report = sysfs.collect_host_report(
+            root, hostname=parsed_args.hostname)
+        return REPORT_COLUMNS, [gpu_row(g) for g in self._report.gpus]
+
+    def produce_output(self, parsed_args, column_names, data):
+        # The document is the contract of -f json, not cliff's list of rows.
+        if parsed_args.formatter == 'json':
+            self.app.stdout.write(
+                json.dumps(self._report.to_json(), indent=2) + '\n')
+            return 0
+        result = super().produce_output(parsed_args, column_names, data)
+        for warning in self._report.warnings:
+            self.app.stderr.write('warning: %s: %s\n'
+                                  % (warning.path, warning.message))
+        if not self._report.gpus:
+            self.app.stderr.write('no NVIDIA GPU found under %s\n'
+                                  % self._report.sysfs_root)
+        return result
+
+
+class ScriptHost(command.Command):
+    """Write the boot script that sets a vGPU type on every VF of a GPU.
+
+    The script (POSIX sh) enables SR-IOV VFs if needed, waits for them,
+    checks the type is creatable on each VF and writes it to
+    ``nvidia/current_vgpu_type`` where it differs.  It must run at every
+    boot before nova-compute: ``--format systemd`` gives the unit for that.
+    """
+
+    auth_required = False
+    _epilog = (
+        'Install (as root on the compute host):\n'
+        '  openstack vfio host script --vgpu-type TYPE '
+        '--output-dir /tmp/vgpu\n'
+        '  install -m 0700 /tmp/vgpu/%(script)s %(script_path)s\n'
+        '  install -m 0644 /tmp/vgpu/%(unit)s %(unit_path)s\n'
+        '  systemctl daemon-reload && systemctl enable %(unit)s\n'
+        'Try it first: %(script_path)s --dry-run.  The script reads '
+        'VFIO_SYSFS_ROOT to run against a copy of /sys.'
+        % {'script': bootscript.SCRIPT_NAME,
+           'script_path': bootscript.DEFAULT_SCRIPT_PATH,
+           'unit': bootscript.UNIT_NAME,
+           'unit_path': bootscript.DEFAULT_UNIT_PATH})
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        # Keep the epilog's install commands one per line.
+        parser.formatter_class = type(
+            'KeepLinesHelpFormatter', (parser.formatter_class,),
+            {'_fill_text': argparse.RawDescriptionHelpFormatter._fill_text})
+        parser.add_argument(
+            '--vgpu-type', metavar='TYPE', required=True,
+            help='vGPU type to set: a type id (e.g. 1148 or nvidia-1148) '
+                 'or a profile name (e.g. "NVIDIA L40S-2Q"; "L40S-2Q" '
+                 'also matches).')
+        parser.add_argument(
+            '--gpu', metavar='ADDR', action='append', default=[],
+            help='PCI address of a physical GPU (PF) to set up; repeat for '
+                 'several.  Default: at boot, every NVIDIA GPU on the '
+                 'nvidia driver with SR-IOV and without legacy mdev types '
+                 '(pre-Ampere boards are skipped).')
+        parser.add_argument(
+            '--vfs', metavar='N', type=int,
+            help='Number of VFs per GPU to set up (the first N).  Default: '
+                 'the VFs that exist at boot, or all (sriov_totalvfs) when '
+                 'the script enables them.  Keep it at or below the '
+                 'type\'s max_instance.')
+        parser.add_argument(
+            '--format', dest='output_format', choices=('shell', 'systemd'),
+            default='shell',
+            help='shell: the boot script (default); systemd: the unit '
+                 'that runs it before nova-compute.')
+        parser.add_argument(
+            '--script-path', metavar='PATH',
+            default=bootscript.DEFAULT_SCRIPT_PATH,
+            help='Where the unit expects the script (default %s).'
+                 % bootscript.DEFAULT_SCRIPT_PATH)
+        parser.add_argument(
+            '--host-report', metavar='FILE',
+            help='A "host report -f json" document of the target host: '
+                 'resolves a profile name to its id now and checks the '
+                 '--gpu addresses.')
+        parser.add_argument(
+            '--wait', metavar='SECONDS', type=int,
+            default=bootscript.DEFAULT_WAIT_SECONDS,
+            help='How long the script waits for VFs to appear (default '
+                 '%d).' % bootscript.DEFAULT_WAIT_SECONDS)
+        output = parser.add_mutually_exclusive_group()
+        output.add_argument(
+            '--output', metavar='FILE',
+            help='Write to FILE (script mode 0700, unit 0644) instead of '
+                 'stdout.')
+        output.add_argument(
+            '--output-dir', metavar='DIR',
+            help='Write both %s and %s into DIR.'
+                 % (bootscript.SCRIPT_NAME, bootscript.UNIT_NAME))
+        return parser
+
+    def _load_report(self, path):
+        data = base.read_json_file(path, 'host report')
+        try:
+            return host_model.HostReport.from_json(data)
+        except host_model.HostReportError as e:
+            raise exceptions.CommandError('host report %s: %s' % (path, e))
+
+    def take_action(self, parsed_args):
+        report = (self._load_report(parsed_args.host_report)
+                  if parsed_args.host_report else None)
+        try:
+            type_id = bootscript.resolve_type_id(parsed_args.vgpu_type,
+                                                 report)
+            script = bootscript.render_script(
+                parsed_args.vgpu_type, gpus=parsed_args.gpu,
+                vfs=parsed_args.vfs, type_id=type_id,
+                wait_seconds=parsed_args.wait)
+            unit = bootscript.render_systemd_unit(
+                parsed_args.vgpu_type, script_path=parsed_args.script_path)
+        except ValueError as e:
+            raise exceptions.CommandError(str(e))
+        if report is not None:
+            self._check_gpus(report, parsed_args.gpu)
+        if parsed_args.output_dir:
+            os.makedirs(parsed_args.output_dir, exist_ok=True)
+            for name, text, mode in (
+                    (bootscript.SCRIPT_NAME, script, 0o700),
+                    (bootscript.UNIT_NAME, unit, 0o644)):
+                path = os.path.join(parsed_args.output_dir, name)
+                self._write(path, text, mode)
+                self.app.stdout.write('%s\n' % path)
+            return 0
+        text = unit if parsed_args.output_format == 'systemd' else script
+        if parsed_args.output:
+            mode = 0o644 if parsed_args.output_format == 'systemd' else 0o700
+            self._write(parsed_args.output, text, mode)
+        else:
+            self.app.stdout.write(text)
+        return 0
+
+    def _check_gpus(self, report, gpus):
+        """Refuse --gpu addresses the host report does not show as GPUs."""
+        known = {g.address for g in report.gpus}
+        # Already validated by render_script, so normalising cannot fail.
+        missing = [a for a in map(host_rules.normalize_pci_address, gpus)
+                   if a not in known]
+        if missing:
+            raise exceptions.CommandError(
+                'GPU %s is not a physical GPU in the host report (GPUs: %s)'
+                % (', '.join(missing), ', '.join(sorted(known)) or 'none'))
+
+    @staticmethod
+    def _write(path, text, mode):
+        try:
+            base.write_private_file(path, text)
+            os.chmod(path, mode)
+        except OSError as e:
+            raise exceptions.CommandError('cannot write %s: %s' % (path, e))
