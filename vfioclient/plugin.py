@@ -1,8 +1,8 @@
 """OpenStackClient plugin contract for ``openstack vfio ...``.
 
-vfioclient talks to Placement and Nova through ``client_manager.sdk_connection``
-and chooses its microversions per call (see :mod:`vfioclient.client`), so it
-adds no global ``--os-*-api-version`` option: those belong to osc-placement and
+vfioclient talks to Placement and Nova through
+``client_manager.sdk_connection`` and chooses its microversions per call
+(see :mod:`vfioclient.client`), so it adds no global ``--os-*-api-version`` option: those belong to osc-placement and
 OSC core, and registering them twice crashes the ``openstack`` shell.
 """
 

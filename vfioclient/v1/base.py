@@ -11,6 +11,7 @@ import sys
 from osc_lib.command import command
 from osc_lib import exceptions
 
+from vfioclient import client
 from vfioclient.rules import findings as findings_mod
 
 
@@ -84,7 +85,8 @@ def read_json_file(path, what):
         with open(path, encoding='utf-8') as f:
             return json.load(f)
     except FileNotFoundError:
-        raise exceptions.CommandError('%s file %s does not exist' % (what, path))
+        raise exceptions.CommandError(
+            '%s file %s does not exist' % (what, path))
     except (OSError, UnicodeDecodeError) as e:
         raise exceptions.CommandError(
             'cannot read %s file %s: %s' % (what, path, e))
@@ -114,3 +116,47 @@ def write_private_file(path, text):
         except OSError:
             pass
         raise
+
+
+def add_cloud_arguments(parser):
+    parser.add_argument(
+        '--concurrency', metavar='<n>', type=int,
+        default=client.DEFAULT_CONCURRENCY,
+        help='Number of API reads run at once (default: %d).'
+             % client.DEFAULT_CONCURRENCY)
+    return parser
+
+
+def connect(app, parsed_args=None):
+    """A :class:`vfioclient.client.CloudClient` for the selected cloud.
+
+    Commands that can also work offline (``--from-snapshot``, ``--from-plan``)
+    declare ``auth_required = False``, so osc-lib skipped credential checks;
+    here they are done the way osc-lib does them for other commands, when the
+    command really needs the cloud.
+    """
+    cm = app.client_manager
+    if not getattr(cm, '_auth_required', True):
+        try:
+            app.cloud = app.cloud_config.get_one(
+                cloud=app.options.cloud, argparse=app.options,
+                validate=True, app_name=cm._app_name,
+                app_version=cm._app_version)
+        except Exception as e:
+            raise exceptions.CommandError(
+                'this command needs a cloud (set OS_CLOUD or the --os-* '
+                'options; offline commands take --from-snapshot/--from-plan):'
+                ' %s' % e)
+        cm._cli_options = app.cloud
+        cm._auth_required = True
+    try:
+        cm.setup_auth()
+    except exceptions.CommandError:
+        raise
+    except Exception as e:
+        raise exceptions.CommandError('cannot authenticate: %s' % e)
+    concurrency = getattr(parsed_args, 'concurrency',
+                          client.DEFAULT_CONCURRENCY)
+    if concurrency < 1:
+        raise exceptions.CommandError('--concurrency must be at least 1')
+    return client.CloudClient.from_client_manager(cm, concurrency=concurrency)

@@ -1,0 +1,272 @@
+"""Immutable snapshot of a cloud's Placement and Nova state.
+
+Written by ``vfio audit --save-snapshot`` and read by ``--from-snapshot``
+and ``vfio plan``, so the JSON shape is versioned: bump
+:data:`SCHEMA_VERSION` on incompatible changes and refuse other versions with
+a clear message.  Everything is stored sorted so that the same cloud gives
+byte-identical snapshots.
+"""
+
+import dataclasses
+import json
+
+SCHEMA_VERSION = 1
+KIND = 'vfio-cloud-snapshot'
+
+
+class SnapshotError(ValueError):
+    """A snapshot document is unreadable, truncated or of another version."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Inventory:
+    total: int
+    reserved: int = 0
+    min_unit: int = 1
+    max_unit: int = 1
+    step_size: int = 1
+    allocation_ratio: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Provider:
+    uuid: str
+    name: str
+    generation: int
+    parent_uuid: str
+    root_uuid: str
+    # None where the collector did not read them (providers that do not
+    # matter to vGPU: compute roots without GPU children, other services).
+    inventories: dict = None   # rc -> Inventory
+    usages: dict = None        # rc -> int
+    traits: tuple = None       # sorted trait names
+    aggregates: tuple = None   # sorted aggregate uuids
+
+    @property
+    def is_root(self):
+        return not self.parent_uuid
+
+
+@dataclasses.dataclass(frozen=True)
+class Allocation:
+    """What one consumer holds on one provider."""
+
+    consumer_uuid: str
+    provider_uuid: str
+    resources: dict            # rc -> amount
+
+
+@dataclasses.dataclass(frozen=True)
+class ComputeService:
+    id: str
+    host: str
+    binary: str
+    status: str                # enabled | disabled
+    state: str                 # up | down
+    zone: str = ''
+
+
+@dataclasses.dataclass(frozen=True)
+class Hypervisor:
+    id: str
+    hypervisor_hostname: str
+    host: str
+    state: str
+    status: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Flavor:
+    id: str
+    name: str
+    vcpus: int
+    ram: int
+    disk: int
+    ephemeral: int = 0
+    swap: int = 0
+    is_public: bool = True
+    description: str = None
+    extra_specs: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Server:
+    id: str
+    name: str
+    project_id: str
+    status: str
+    host: str                  # compute service host (may be None)
+    hypervisor_hostname: str   # compute node name (the Placement root)
+    flavor_name: str           # original_name of the embedded flavor
+    flavor_extra_specs: dict = dataclasses.field(default_factory=dict)
+    flavor_vcpus: int = 0
+    flavor_ram: int = 0
+    flavor_disk: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    collected_at: str
+    microversions: dict        # {'placement': '1.39', 'compute': '2.96'}
+    placement_max_version: str
+    compute_max_version: str
+    providers: tuple           # Provider, sorted by (name, uuid)
+    allocations: tuple         # Allocation, sorted
+    resource_classes: tuple    # sorted names
+    services: tuple            # ComputeService, sorted
+    hypervisors: tuple         # Hypervisor, sorted
+    flavors: tuple             # Flavor, sorted by (name, id)
+    servers: tuple             # Server, sorted by (name, id)
+    strategy: str = 'bulk'
+    request_counts: dict = dataclasses.field(default_factory=dict)
+
+    # -- lookups -----------------------------------------------------------
+
+    def provider_by_uuid(self):
+        return {p.uuid: p for p in self.providers}
+
+    # -- JSON --------------------------------------------------------------
+
+    def to_dict(self, include_collection_details=True):
+        def inv(inventories):
+            if inventories is None:
+                return None
+            return {rc: dataclasses.asdict(i)
+                    for rc, i in sorted(inventories.items())}
+
+        doc = {
+            'schema_version': SCHEMA_VERSION,
+            'kind': KIND,
+            'collected_at': self.collected_at,
+            'microversions': dict(sorted(self.microversions.items())),
+            'placement_max_version': self.placement_max_version,
+            'compute_max_version': self.compute_max_version,
+            'providers': [
+                {'uuid': p.uuid, 'name': p.name, 'generation': p.generation,
+                 'parent_uuid': p.parent_uuid, 'root_uuid': p.root_uuid,
+                 'inventories': inv(p.inventories),
+                 'usages': (None if p.usages is None
+                            else dict(sorted(p.usages.items()))),
+                 'traits': None if p.traits is None else list(p.traits),
+                 'aggregates': (None if p.aggregates is None
+                                else list(p.aggregates))}
+                for p in self.providers],
+            'allocations': [
+                {'consumer_uuid': a.consumer_uuid,
+                 'provider_uuid': a.provider_uuid,
+                 'resources': dict(sorted(a.resources.items()))}
+                for a in self.allocations],
+            'resource_classes': list(self.resource_classes),
+            'services': [dataclasses.asdict(s) for s in self.services],
+            'hypervisors': [dataclasses.asdict(h) for h in self.hypervisors],
+            'flavors': [
+                dict(dataclasses.asdict(f),
+                     extra_specs=dict(sorted(f.extra_specs.items())))
+                for f in self.flavors],
+            'servers': [
+                dict(dataclasses.asdict(s),
+                     flavor_extra_specs=dict(sorted(
+                         s.flavor_extra_specs.items())))
+                for s in self.servers],
+        }
+        if include_collection_details:
+            doc['strategy'] = self.strategy
+            doc['request_counts'] = dict(sorted(
+                self.request_counts.items()))
+        return doc
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + '\n'
+
+    @classmethod
+    def from_dict(cls, doc, source='snapshot'):
+        if not isinstance(doc, dict):
+            raise SnapshotError('%s is not a vfio cloud snapshot (expected a '
+                                'JSON object)' % source)
+        if doc.get('kind') != KIND:
+            raise SnapshotError('%s is not a vfio cloud snapshot (kind %r)'
+                                % (source, doc.get('kind')))
+        version = doc.get('schema_version')
+        if version != SCHEMA_VERSION:
+            raise SnapshotError(
+                '%s has schema_version %r; this vfioclient reads version %d '
+                '(re-collect it with "openstack vfio audit --save-snapshot")'
+                % (source, version, SCHEMA_VERSION))
+        try:
+            return cls._from_valid_dict(doc)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise SnapshotError('%s is damaged or hand-edited: %s: %s'
+                                % (source, type(e).__name__, e))
+
+    @classmethod
+    def _from_valid_dict(cls, doc):
+        def inv(raw):
+            if raw is None:
+                return None
+            return {rc: Inventory(**values) for rc, values in raw.items()}
+
+        providers = tuple(
+            Provider(uuid=p['uuid'], name=p['name'],
+                     generation=int(p['generation']),
+                     parent_uuid=p['parent_uuid'],
+                     root_uuid=p['root_uuid'],
+                     inventories=inv(p['inventories']),
+                     usages=(None if p['usages'] is None
+                             else {k: int(v) for k, v in p['usages'].items()}),
+                     traits=(None if p['traits'] is None
+                             else tuple(p['traits'])),
+                     aggregates=(None if p['aggregates'] is None
+                                 else tuple(p['aggregates'])))
+            for p in doc['providers'])
+        return cls(
+            collected_at=doc['collected_at'],
+            microversions=dict(doc['microversions']),
+            placement_max_version=doc['placement_max_version'],
+            compute_max_version=doc['compute_max_version'],
+            providers=providers,
+            allocations=tuple(
+                Allocation(a['consumer_uuid'], a['provider_uuid'],
+                           {k: int(v) for k, v in a['resources'].items()})
+                for a in doc['allocations']),
+            resource_classes=tuple(doc['resource_classes']),
+            services=tuple(ComputeService(**s) for s in doc['services']),
+            hypervisors=tuple(Hypervisor(**h) for h in doc['hypervisors']),
+            flavors=tuple(Flavor(**f) for f in doc['flavors']),
+            servers=tuple(Server(**s) for s in doc['servers']),
+            strategy=doc.get('strategy', 'bulk'),
+            request_counts=dict(doc.get('request_counts', {})),
+        )
+
+    @classmethod
+    def from_json(cls, text, source='snapshot'):
+        try:
+            doc = json.loads(text)
+        except ValueError as e:
+            raise SnapshotError('%s is not valid JSON (truncated?): %s'
+                                % (source, e))
+        return cls.from_dict(doc, source=source)
+
+
+def build(collected_at, microversions, placement_max_version,
+          compute_max_version, providers, allocations, resource_classes,
+          services, hypervisors, flavors, servers, strategy='bulk',
+          request_counts=None):
+    """Build a :class:`Snapshot` with everything in canonical order."""
+    return Snapshot(
+        collected_at=collected_at,
+        microversions=dict(microversions),
+        placement_max_version=placement_max_version,
+        compute_max_version=compute_max_version,
+        providers=tuple(sorted(providers, key=lambda p: (p.name, p.uuid))),
+        allocations=tuple(sorted(
+            allocations, key=lambda a: (a.provider_uuid, a.consumer_uuid))),
+        resource_classes=tuple(sorted(resource_classes)),
+        services=tuple(sorted(services, key=lambda s: (s.host, s.binary,
+                                                       s.id))),
+        hypervisors=tuple(sorted(hypervisors,
+                                 key=lambda h: (h.hypervisor_hostname, h.id))),
+        flavors=tuple(sorted(flavors, key=lambda f: (f.name, f.id))),
+        servers=tuple(sorted(servers, key=lambda s: (s.name, s.id))),
+        strategy=strategy,
+        request_counts=dict(request_counts or {}),
+    )

@@ -1,0 +1,410 @@
+"""The plan document: what ``vfio plan`` decided, for the apply commands.
+
+Written by ``openstack vfio plan -f json`` / ``--output FILE`` and read by
+``vfio resource class create --from-plan``, ``vfio flavor create
+--from-plan`` and ``vfio verify --from-plan``.  Plain, immutable data: the
+decisions live in :mod:`vfioclient.rules.plan`.
+
+Contract (``schema_version`` 1; keys are stable, new keys may be added)::
+
+    {
+      "schema_version": 1, "kind": "vfio-plan",
+      "inputs": {"snapshot": {"collected_at": str, "sha256": str} | null,
+                 "host_reports": [{"hostname", "sha256", "collected_at"}],
+                 "options": {...}},
+      "resource_classes": [str, ...],      # sorted, normalised, valid
+      "aliases": [{"name", "resource_class", "device_type", "vendor_id",
+                   "product_id", "line"}],
+      "flavors": [{"name", "source_flavor", "source_flavor_id", "vcpus",
+                   "ram", "disk", "ephemeral", "swap", "is_public",
+                   "description", "extra_specs", "alias", "count",
+                   "resource_class", "servers_to_move", "vf_type",
+                   "exists"}],
+      "type_mappings": [...], "hosts": [...], "controllers": {...},
+      "order": [host, ...], "servers": [...], "capacity": [...],
+      "placement_settings": [...], "refusals": [{"subject", "reason"}]
+    }
+
+``capacity`` rows: ``{"resource_class", "vf_type", "vfs_total",
+"vfs_existing", "vfs_planned", "legacy_in_use", "vf_in_use", "shortfall",
+"hosts": [...]}``.
+"""
+
+import dataclasses
+import json
+import types
+import typing
+
+SCHEMA_VERSION = 1
+KIND = 'vfio-plan'
+
+
+class PlanError(ValueError):
+    """A plan document is unreadable, truncated, of another version or
+    hand-edited into something inconsistent."""
+
+
+# -- records -----------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class SnapshotRef:
+    collected_at: str
+    sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
+class HostReportRef:
+    hostname: str
+    sha256: str
+    collected_at: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    snapshot: SnapshotRef | None
+    host_reports: tuple[HostReportRef, ...]
+    options: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class AliasPlan:
+    name: str
+    resource_class: str
+    device_type: str
+    vendor_id: str | None
+    product_id: str | None
+    line: str
+
+
+@dataclasses.dataclass(frozen=True)
+class FlavorPlan:
+    name: str
+    source_flavor: str | None
+    source_flavor_id: str | None
+    vcpus: int
+    ram: int
+    disk: int
+    ephemeral: int
+    swap: int
+    is_public: bool
+    description: str | None
+    extra_specs: dict
+    alias: str
+    count: int
+    resource_class: str
+    servers_to_move: int
+    vf_type: str
+    exists: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class TypeMapping:
+    legacy_type: str | None      # mdev type, e.g. nvidia-558
+    legacy_name: str | None      # profile, e.g. NVIDIA A40-2Q
+    legacy_classes: tuple[str, ...]  # VGPU / CUSTOM_<mdev_class>
+    vf_type_id: int | None
+    vf_type_name: str
+    resource_class: str
+    alias: str
+    source: str                  # how the VF type was chosen
+    verified: bool               # VF type id seen on a host (not assumed)
+    gpus: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ProviderRef:
+    name: str
+    resource_class: str
+    total: int
+    used: int
+
+
+@dataclasses.dataclass(frozen=True)
+class GpuPlan:
+    address: str                 # PF
+    board: str | None
+    product_id: str | None
+    legacy_type: str | None
+    legacy_name: str | None
+    vf_type_id: int | None
+    vf_type_name: str
+    resource_class: str
+    vf_count: int
+    vfs: tuple[str, ...]
+    vfs_source: str              # host-report | legacy-providers
+    legacy_total: int
+    legacy_in_use: int
+    providers_before: tuple[ProviderRef, ...]
+    provider_after: ProviderRef
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfOption:
+    section: str
+    option: str
+    value: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Move:
+    server_id: str
+    server_name: str
+    action: str                  # resize | migrate
+    from_host: str
+    to_host: str | None
+    from_flavor: str
+    to_flavor: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class HostPlan:
+    host: str
+    order: int | None            # conversion step (1-based); None: blocked
+    kind: str                    # hosts of one kind share a runbook diagram
+    vf_types: tuple[str, ...]
+    gpus: tuple[GpuPlan, ...]
+    device_spec: tuple[str, ...]
+    alias: tuple[str, ...]
+    conf_set: tuple[ConfOption, ...]
+    conf_remove: tuple[ConfOption, ...]
+    nova_conf: str
+    boot_script: str
+    systemd_unit: str
+    drain: tuple[Move, ...]
+    notes: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Controllers:
+    alias: tuple[str, ...]
+    conf_set: tuple[ConfOption, ...]
+    nova_conf: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerPlan:
+    id: str
+    name: str
+    host: str | None
+    from_flavor: str
+    to_flavor: str | None
+    resource_class: str | None
+    status: str                  # move | blocked | stays
+    reason: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class HostCapacity:
+    host: str
+    vfs_total: int
+    legacy_total: int
+    legacy_in_use: int
+    vf_in_use: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Capacity:
+    resource_class: str
+    vf_type: str
+    vfs_total: int
+    vfs_existing: int
+    vfs_planned: int
+    legacy_in_use: int
+    vf_in_use: int
+    shortfall: int
+    hosts: tuple[HostCapacity, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class PlacementSetting:
+    file: str
+    section: str
+    option: str
+    value: str
+    min_version: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Refusal:
+    subject: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    inputs: Inputs
+    resource_classes: tuple[str, ...]
+    aliases: tuple[AliasPlan, ...]
+    flavors: tuple[FlavorPlan, ...]
+    type_mappings: tuple[TypeMapping, ...]
+    hosts: tuple[HostPlan, ...]
+    controllers: Controllers
+    order: tuple[str, ...]
+    servers: tuple[ServerPlan, ...]
+    capacity: tuple[Capacity, ...]
+    placement_settings: tuple[PlacementSetting, ...]
+    refusals: tuple[Refusal, ...]
+    schema_version: int = SCHEMA_VERSION
+    kind: str = KIND
+
+    # -- lookups -----------------------------------------------------------
+    def host(self, name):
+        return next((h for h in self.hosts if h.host == name), None)
+
+    def flavor(self, name):
+        return next((f for f in self.flavors if f.name == name), None)
+
+    def alias(self, name):
+        return next((a for a in self.aliases if a.name == name), None)
+
+    # -- JSON --------------------------------------------------------------
+    def to_dict(self):
+        doc = {'schema_version': self.schema_version, 'kind': self.kind}
+        for field in dataclasses.fields(self):
+            if field.name not in doc:
+                doc[field.name] = _dump(getattr(self, field.name))
+        return doc
+
+    def to_json(self):
+        """The document as text: stable key order, ends with a newline."""
+        return json.dumps(self.to_dict(), indent=2) + '\n'
+
+    @classmethod
+    def from_dict(cls, doc, source='plan'):
+        if not isinstance(doc, dict):
+            raise PlanError('%s is not a vfio plan (expected a JSON object)'
+                            % source)
+        if doc.get('kind') != KIND:
+            raise PlanError('%s is not a vfio plan (kind %r, expected %r)'
+                            % (source, doc.get('kind'), KIND))
+        version = doc.get('schema_version')
+        if version != SCHEMA_VERSION or isinstance(version, bool):
+            raise PlanError(
+                '%s has schema_version %r; this vfioclient reads version %d '
+                '(make the plan again with "openstack vfio plan")'
+                % (source, version, SCHEMA_VERSION))
+        plan = _load(cls, doc, source)
+        problem = consistency_problem(plan)
+        if problem:
+            raise PlanError('%s is inconsistent (hand-edited?): %s'
+                            % (source, problem))
+        return plan
+
+    @classmethod
+    def from_json(cls, text, source='plan'):
+        try:
+            doc = json.loads(text)
+        except ValueError as e:
+            raise PlanError('%s is not valid JSON (truncated?): %s'
+                            % (source, e))
+        return cls.from_dict(doc, source=source)
+
+
+def from_json(text, source='plan'):
+    return Plan.from_json(text, source=source)
+
+
+def consistency_problem(plan):
+    """Cross-references the apply commands rely on, or None when fine."""
+    classes = set(plan.resource_classes)
+    if list(plan.resource_classes) != sorted(classes):
+        return 'resource_classes is not sorted and unique'
+    aliases = {a.name: a for a in plan.aliases}
+    if len(aliases) != len(plan.aliases):
+        return 'an alias name appears twice'
+    for a in plan.aliases:
+        if a.resource_class not in classes:
+            return ('alias %s uses %s, which is not in resource_classes'
+                    % (a.name, a.resource_class))
+        try:
+            line = json.loads(a.line)
+        except ValueError:
+            return 'alias %s: line is not JSON' % a.name
+        if (not isinstance(line, dict) or line.get('name') != a.name
+                or line.get('resource_class') != a.resource_class):
+            return 'alias %s: line does not match name/resource_class' % (
+                a.name,)
+    names = set()
+    for f in plan.flavors:
+        if f.name in names:
+            return 'flavor %s appears twice' % f.name
+        names.add(f.name)
+        if f.alias not in aliases:
+            return 'flavor %s uses unknown alias %s' % (f.name, f.alias)
+        if aliases[f.alias].resource_class != f.resource_class:
+            return ('flavor %s: resource_class %s is not the class of alias '
+                    '%s' % (f.name, f.resource_class, f.alias))
+        if f.count < 1:
+            return 'flavor %s: count must be at least 1' % f.name
+        if not all(isinstance(k, str) and isinstance(v, str)
+                   for k, v in f.extra_specs.items()):
+            return 'flavor %s: extra_specs must map strings to strings' % (
+                f.name,)
+    for c in plan.capacity:
+        if c.resource_class not in classes:
+            return 'capacity names unknown resource class %s' % (
+                c.resource_class,)
+    return None
+
+
+# -- generic (de)serialisation of the records above --------------------------
+def _dump(value):
+    if dataclasses.is_dataclass(value):
+        return {f.name: _dump(getattr(value, f.name))
+                for f in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [_dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _dump(v) for k, v in value.items()}
+    return value
+
+
+_HINTS = {}
+
+
+def _hints(cls):
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _load(kind, value, where):
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        if value is None:
+            return None
+        return _load(args[0], value, where)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise PlanError('%s: expected a list, got %r' % (where, value))
+        item = typing.get_args(kind)[0]
+        return tuple(_load(item, v, '%s[%d]' % (where, i))
+                     for i, v in enumerate(value))
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise PlanError('%s: expected an object, got %r' % (where,
+                                                                value))
+        hints = _hints(kind)
+        kwargs = {}
+        for field in dataclasses.fields(kind):
+            if field.name not in value:
+                if field.default is not dataclasses.MISSING:
+                    continue
+                raise PlanError('%s: missing key %r (truncated or '
+                                'hand-edited?)' % (where, field.name))
+            kwargs[field.name] = _load(hints[field.name], value[field.name],
+                                       '%s.%s' % (where, field.name))
+        return kind(**kwargs)
+    if kind is dict:
+        if not isinstance(value, dict):
+            raise PlanError('%s: expected an object, got %r' % (where,
+                                                                value))
+        return dict(value)
+    if kind is int and (isinstance(value, bool)
+                        or not isinstance(value, int)):
+        raise PlanError('%s: expected an integer, got %r' % (where, value))
+    if not isinstance(value, kind):
+        raise PlanError('%s: expected %s, got %r' % (where, kind.__name__,
+                                                     value))
+    return value

@@ -1,0 +1,258 @@
+"""What a new VF flavor asks Placement for, and how its names are made.
+
+Nova semantics the apply/verify commands need that the other ``nova``
+modules do not cover (pure functions, no I/O):
+
+* :func:`vgpu_type_resource_class` / :func:`default_alias_name` - the ONE
+  default naming of a vGPU type (``NVIDIA A40-2Q`` ->
+  ``CUSTOM_NVIDIA_A40_2Q`` / ``nvidia-a40-2q``), unless
+  ``vfioclient.rules.plan`` provides its own (then that one is used);
+* :func:`alias_entry` / :func:`alias_line` - the ``[pci] alias`` value for a
+  resource class (strict JSON, sorted keys, parsed back with Nova's schema);
+* :func:`device_spec_hint` - the matching ``[pci] device_spec`` shape;
+* :func:`flavor_request` - a flavor -> the Placement request Nova's
+  scheduler sends (``resources_from_flavor``, granular groups, one group per
+  PCI device with ``pci_in_placement``, ``group_policy`` defaulting to
+  ``none``, ``root_required=!COMPUTE_STATUS_DISABLED``), and
+  :meth:`PlacementRequest.query` for ``GET /allocation_candidates``.
+"""
+
+import dataclasses
+import json
+import math
+import re
+
+from vfioclient.nova import alias as nova_alias
+from vfioclient.nova import errors
+from vfioclient.nova import extra_specs as nova_extra_specs
+from vfioclient.nova import names
+
+VF_DEVICE_TYPE = 'type-VF'
+NVIDIA_VENDOR_ID = '10de'
+DISABLED_TRAIT = 'COMPUTE_STATUS_DISABLED'
+PCI_GROUP_PREFIX = 'pci'
+# Placement microversions: string group suffixes / root_required.
+STRING_SUFFIX_VERSION = (1, 33)
+ROOT_REQUIRED_VERSION = (1, 35)
+
+_RESOURCES_RE = re.compile(r'^resources([a-zA-Z0-9_-]{1,64})?:(?P<rc>.+)$')
+_TRAIT_RE = re.compile(r'^trait([a-zA-Z0-9_-]{1,64})?:(?P<trait>.+)$')
+
+
+# -- names -------------------------------------------------------------------
+
+def _plan_naming():
+    """The plan engine's naming functions when it defines them."""
+    try:
+        from vfioclient.rules import plan as plan_rules
+    except ImportError:
+        return None, None
+    return (getattr(plan_rules, 'vgpu_type_resource_class', None),
+            getattr(plan_rules, 'default_alias_name', None))
+
+
+def _own_vgpu_type_resource_class(type_name):
+    return names.normalize_resource_class(type_name.strip())
+
+
+def vgpu_type_resource_class(type_name):
+    """``NVIDIA A40-2Q`` -> ``CUSTOM_NVIDIA_A40_2Q`` (Nova's normalisation
+    of the type name; a name already ``CUSTOM_`` is only upper-cased)."""
+    if not type_name or not type_name.strip():
+        raise ValueError('empty vGPU type name')
+    plan_fn, _ = _plan_naming()
+    if plan_fn is not None and plan_fn is not vgpu_type_resource_class:
+        return plan_fn(type_name)
+    return _own_vgpu_type_resource_class(type_name)
+
+
+def _own_default_alias_name(resource_class):
+    body = resource_class
+    if body.upper().startswith(names.CUSTOM_PREFIX):
+        body = body[len(names.CUSTOM_PREFIX):]
+    text = re.sub('[^0-9a-z]+', '-', body.lower()).strip('-')
+    return text or resource_class.lower()
+
+
+def default_alias_name(resource_class):
+    """``CUSTOM_NVIDIA_A40_2Q`` -> ``nvidia-a40-2q``."""
+    _, plan_fn = _plan_naming()
+    if plan_fn is not None and plan_fn is not default_alias_name:
+        return plan_fn(resource_class)
+    return _own_default_alias_name(resource_class)
+
+
+def alias_entry(name, resource_class, device_type=VF_DEVICE_TYPE,
+                vendor_id=None, product_id=None, traits=None):
+    """The alias dict (only keys Nova's schema allows; never ``managed``)."""
+    entry = {'name': name, 'resource_class': resource_class}
+    if device_type:
+        entry['device_type'] = device_type
+    if vendor_id:
+        entry['vendor_id'] = vendor_id
+    if product_id:
+        entry['product_id'] = product_id
+    if traits:
+        entry['traits'] = traits
+    return entry
+
+
+def alias_line(name, resource_class, **kwargs):
+    """The ``[pci] alias`` value: strict JSON with sorted keys.
+
+    :raises errors.InvalidAlias: when Nova would refuse it.
+    """
+    text = json.dumps(alias_entry(name, resource_class, **kwargs),
+                      sort_keys=True)
+    nova_alias.parse_alias_entry(text)  # Nova's schema, or raise
+    return text
+
+
+def device_spec_hint(resource_class, vendor_id=None, product_id=None,
+                     address='<VF address glob>'):
+    """The ``[pci] device_spec`` shape that reports ``resource_class``.
+
+    VFs bound to NVIDIA's variant driver are passed through with
+    ``managed: no`` (Nova must not rebind them to ``vfio-pci``).
+    """
+    spec = {'address': address,
+            'vendor_id': vendor_id or NVIDIA_VENDOR_ID}
+    if product_id:
+        spec['product_id'] = product_id
+    spec['resource_class'] = resource_class
+    spec['managed'] = 'no'
+    return json.dumps(spec)
+
+
+# -- flavor -> Placement request ---------------------------------------------
+
+@dataclasses.dataclass
+class Group:
+    """One request group: resources and traits (required / forbidden)."""
+
+    resources: dict = dataclasses.field(default_factory=dict)
+    required: set = dataclasses.field(default_factory=set)
+    forbidden: set = dataclasses.field(default_factory=set)
+    pci_alias: str = None
+
+
+@dataclasses.dataclass
+class PlacementRequest:
+    """What Nova's scheduler asks ``GET /allocation_candidates`` for."""
+
+    unnumbered: Group
+    groups: dict
+    group_policy: str = None
+    root_forbidden: frozenset = frozenset((DISABLED_TRAIT,))
+
+    def pci_groups(self):
+        return {s: g for s, g in self.groups.items() if g.pci_alias}
+
+    def pci_amounts(self):
+        """``{resource_class: amount}`` over the PCI groups."""
+        amounts = {}
+        for group in self.pci_groups().values():
+            for rc, amount in group.resources.items():
+                amounts[rc] = amounts.get(rc, 0) + amount
+        return amounts
+
+    def query(self, version=ROOT_REQUIRED_VERSION, limit=None):
+        """Query parameters (list of pairs) for a Placement microversion
+        ``version`` (a ``(major, minor)`` tuple)."""
+        if self.groups and version < STRING_SUFFIX_VERSION:
+            raise ValueError('string request group suffixes need Placement '
+                             '>= 1.33')
+        params = []
+
+        def add(suffix, group):
+            if group.resources:
+                params.append(('resources' + suffix, ','.join(
+                    '%s:%d' % (rc, n)
+                    for rc, n in sorted(group.resources.items()))))
+            traits = sorted(group.required) + sorted(
+                '!' + t for t in group.forbidden)
+            if traits and group.resources:
+                params.append(('required' + suffix, ','.join(traits)))
+
+        add('', self.unnumbered)
+        for suffix in sorted(self.groups):
+            add(suffix, self.groups[suffix])
+        if self.group_policy:
+            params.append(('group_policy', self.group_policy))
+        if self.root_forbidden and version >= ROOT_REQUIRED_VERSION:
+            params.append(('root_required', ','.join(
+                '!' + t for t in sorted(self.root_forbidden))))
+        if limit:
+            params.append(('limit', str(int(limit))))
+        return params
+
+
+def flavor_request(vcpus, ram, disk, extra_specs, aliases, ephemeral=0,
+                   swap=0, include_flavor_resources=True):
+    """A flavor -> :class:`PlacementRequest` as Nova builds it.
+
+    ``aliases`` is ``{name: Alias}`` (see
+    :func:`vfioclient.nova.alias.parse_aliases`).  With
+    ``include_flavor_resources`` false only the device groups are asked for
+    (GPU capacity regardless of CPU/RAM).
+
+    :raises errors.NovaConfigError: an invalid ``pci_passthrough:alias`` or
+        an alias that is not defined.
+    """
+    extra_specs = dict(extra_specs or {})
+    unnumbered = Group()
+    if include_flavor_resources:
+        cpu_rc = 'VCPU'
+        if str(extra_specs.get('hw:cpu_policy', '')).lower() == 'dedicated':
+            cpu_rc = 'PCPU'
+        swap_gb = int(math.ceil((swap or 0) / 1024.0))
+        base = {cpu_rc: vcpus, 'MEMORY_MB': ram,
+                'DISK_GB': (disk or 0) + (ephemeral or 0) + swap_gb}
+        unnumbered.resources = {rc: int(n) for rc, n in base.items() if n}
+    groups = {}
+    for key, value in sorted(extra_specs.items()):
+        m = _RESOURCES_RE.match(key)
+        if m:
+            try:
+                amount = int(str(value).strip())
+            except ValueError:
+                raise errors.InvalidExtraSpec(
+                    'extra spec %s=%s is not an integer' % (key, value))
+            suffix = m.group(1) or ''
+            group = unnumbered if not suffix else groups.setdefault(
+                suffix, Group())
+            if amount:
+                group.resources[m.group('rc')] = amount
+            else:
+                group.resources.pop(m.group('rc'), None)
+            continue
+        m = _TRAIT_RE.match(key)
+        if m:
+            suffix = m.group(1) or ''
+            group = unnumbered if not suffix else groups.setdefault(
+                suffix, Group())
+            value = str(value).strip()
+            if value == 'required':
+                group.required.add(m.group('trait'))
+            elif value == 'forbidden':
+                group.forbidden.add(m.group('trait'))
+    alias_value = extra_specs.get(nova_extra_specs.ALIAS_EXTRA_SPEC)
+    if alias_value:
+        nova_extra_specs.validate_alias_extra_spec(alias_value)
+        request_groups = nova_extra_specs.alias_request_groups(
+            alias_value, aliases or {})
+        for i, rg in enumerate(request_groups):
+            groups['%s%d' % (PCI_GROUP_PREFIX, i)] = Group(
+                resources={rg.resource_class: rg.amount},
+                required=set(rg.traits), pci_alias=rg.alias_name)
+    groups = {s: g for s, g in groups.items() if g.resources}
+    policy = extra_specs.get('group_policy') or None
+    if policy is None and len(groups) > 1:
+        policy = 'none'
+    return PlacementRequest(unnumbered=unnumbered, groups=groups,
+                            group_policy=policy)
+
+
+def aliases_from_lines(lines):
+    """``{name: Alias}`` from ``[pci] alias`` values (PCI in Placement)."""
+    return nova_alias.parse_aliases(lines, pci_in_placement=True)

@@ -1,0 +1,177 @@
+"""Built-in table of NVIDIA vGPU profiles, for hosts without a host report.
+
+``vfio plan`` prefers what a host report shows (``creatable_vgpu_types`` on
+variant-driver VFs, ``mdev_supported_types`` on legacy parents).  Without a
+report it falls back on this table to know, for a legacy mdev type, which
+board it belongs to, whether that board can run vGPU on SR-IOV VFs, the
+VF product id to put in ``device_spec``/``alias`` and how many instances of
+the profile fit on one GPU.
+
+Sources (see ``shared/reference/nvidia-host-sysfs.md``):
+
+* Type ids: sheet section 5 ("Type IDs").  mdev ``nvidia-NNN`` and
+  ``creatable_vgpu_types`` ids share one number space (NVIDIA's open kernel
+  source prints the same RM id in both).  Only entries marked
+  ``verified=True`` were *observed* in the new (variant driver) model:
+  A10-1B/24Q/24A (588/597/605, [ONE]) and the L40S ids (1145-1166 and 2164,
+  [HARV]).  Every other id was only seen as an mdev type (510/525/550
+  driver tables, [2ND], [NOVA]) and is **UNVERIFIED** on the VF side: the
+  plan says so, and the boot script resolves the type by profile name at
+  boot rather than trusting an embedded id.
+* PCI ids and SR-IOV: sheet section 4.  VF device id equals the PF id on
+  A40, A10, A16 and L40S (checked); UNVERIFIED on the others.  T4 and V100
+  keep vGPU as mdevs on the PF (``PF_ONLY``): they cannot move to VFs.
+* ``max_instance`` per GPU: the legacy mdev ``description`` gives it; the
+  table has A40-2Q = 24 from Nova's docs ([NOVA]).  Other values are
+  computed as ``min(framebuffer GB / profile GB, VFs)`` and marked
+  UNVERIFIED; a host report's mdev description always wins.
+"""
+
+import collections
+import re
+
+Board = collections.namedtuple(
+    'Board', 'name product_ids vf_product_id_verified memory_gb total_vfs '
+    'sriov pf_only')
+Profile = collections.namedtuple(
+    'Profile', 'type_id name board verified max_instance max_verified '
+    'source')
+
+# name, PF product ids, VF id == PF id verified, GB per GPU, VFs, SR-IOV
+# vGPU, mdev on the PF only (pre-Ampere).
+BOARDS = {b.name: b for b in (
+    Board('T4', ('1eb8',), False, 16, None, False, True),
+    Board('V100', ('1db4', '1db6', '1db1', '1db5'), False, 16, None, False,
+          True),
+    Board('V100D', ('1db6',), False, 32, None, False, True),
+    Board('A100', ('20f1', '20b1', '20b0'), False, 40, None, True, False),
+    Board('A100D', ('20b5', '20b2'), False, 80, None, True, False),
+    Board('A30', ('20b7',), False, 24, None, True, False),
+    Board('A40', ('2235',), True, 48, 32, True, False),
+    Board('A10', ('2236',), True, 24, 32, True, False),
+    Board('A16', ('25b6',), True, 16, None, True, False),
+    Board('A2', ('25b6',), True, 16, None, True, False),
+    Board('L40S', ('26b9',), True, 48, None, True, False),
+    Board('RTX6000-Ada', ('26b1',), False, 48, None, True, False),
+)}
+
+_S5 = 'sheet section 5'
+_VERIFIED_VF = 'sheet section 5 (observed in creatable_vgpu_types)'
+
+
+def _p(type_id, name, verified=False, max_instance=None,
+       max_verified=False, source=_S5):
+    board = board_of_profile(name)
+    return Profile(type_id, name, board, verified, max_instance,
+                   max_verified, source)
+
+
+_PROFILE_RE = re.compile(r'^(?P<board>.+?)-(?:\d+-)?(?P<size>\d+)'
+                         r'(?P<series>[A-Z])$')
+
+
+def short_name(name):
+    """``NVIDIA A40-2Q`` -> ``A40-2Q`` (prefixes changed between
+    branches: ``GRID A100-4C`` / ``NVIDIA A100-4C``)."""
+    return name.strip().split()[-1] if name and name.strip() else ''
+
+
+def board_of_profile(name):
+    """``NVIDIA A40-2Q`` -> ``A40``; ``RTX6000-Ada-1Q`` -> ``RTX6000-Ada``;
+    None when the name does not look like a profile."""
+    m = _PROFILE_RE.match(short_name(name))
+    return m.group('board') if m else None
+
+
+def profile_size_gb(name):
+    m = _PROFILE_RE.match(short_name(name))
+    return int(m.group('size')) if m else None
+
+
+PROFILES = (
+    _p(230, 'GRID T4-1Q'), _p(234, 'GRID T4-16Q'), _p(319, 'GRID T4-4C'),
+    _p(321, 'GRID T4-16C'),
+    _p(105, 'GRID V100-1Q'), _p(109, 'GRID V100-16Q'),
+    _p(185, 'GRID V100D-32Q'),
+    _p(468, 'GRID A100-4C'), _p(473, 'GRID A100-40C'),
+    _p(692, 'GRID A100D-4C'), _p(698, 'GRID A100D-80C'),
+    _p(684, 'NVIDIA A30-4C'), _p(688, 'NVIDIA A30-24C'),
+    _p(555, 'NVIDIA A40-1B'),
+    _p(558, 'NVIDIA A40-2Q', max_instance=24, max_verified=True,
+       source='sheet section 5; max_instance 24 from Nova docs [NOVA]'),
+    _p(566, 'NVIDIA A40-48Q'), _p(575, 'NVIDIA A40-24A'),
+    _p(587, 'NVIDIA A40-48C'),
+    _p(588, 'NVIDIA A10-1B', verified=True, source=_VERIFIED_VF),
+    _p(597, 'NVIDIA A10-24Q', verified=True, source=_VERIFIED_VF),
+    _p(605, 'NVIDIA A10-24A', verified=True, source=_VERIFIED_VF),
+    _p(709, 'NVIDIA A16-1B'), _p(711, 'NVIDIA A16-1Q'),
+    _p(715, 'NVIDIA A16-16Q'), _p(720, 'NVIDIA A16-16A'),
+    _p(723, 'NVIDIA A16-16C'),
+    _p(742, 'NVIDIA A2-1B'), _p(756, 'NVIDIA A2-16C'),
+    _p(1145, 'NVIDIA L40S-1B', verified=True, source=_VERIFIED_VF),
+    _p(1148, 'NVIDIA L40S-2Q', verified=True, source=_VERIFIED_VF),
+    _p(1155, 'NVIDIA L40S-24Q', verified=True, source=_VERIFIED_VF),
+    _p(1156, 'NVIDIA L40S-48Q', verified=True, source=_VERIFIED_VF),
+    _p(1159, 'NVIDIA L40S-3A', verified=True, source=_VERIFIED_VF),
+    _p(2164, 'NVIDIA L40S-3B', verified=True, source=_VERIFIED_VF),
+    _p(941, 'NVIDIA RTX6000-Ada-1Q'), _p(950, 'NVIDIA RTX6000-Ada-48Q'),
+)
+
+BY_ID = {p.type_id: p for p in PROFILES}
+
+
+def by_id(type_id):
+    return BY_ID.get(type_id)
+
+
+def by_name(name):
+    """The profile whose short name matches ``name`` (case-insensitive)."""
+    want = short_name(name).lower()
+    for p in PROFILES:
+        if short_name(p.name).lower() == want:
+            return p
+    return None
+
+
+def lookup(spec):
+    """A profile by ``558``, ``nvidia-558`` or a profile name; or None."""
+    m = re.match(r'^(?:[A-Za-z][A-Za-z0-9_]*-)?(\d{1,9})$', spec.strip())
+    if m:
+        return by_id(int(m.group(1)))
+    return by_name(spec)
+
+
+def board(name):
+    return BOARDS.get(name) if name else None
+
+
+def board_of_product(product_id):
+    for b in BOARDS.values():
+        if product_id in b.product_ids:
+            return b
+    return None
+
+
+def vf_product_id(board_name):
+    """The single PF (= VF) product id of a board, or None when several
+    boards or variants share the name (A100) or it is not known."""
+    b = board(board_name)
+    if b is None or len(b.product_ids) != 1:
+        return None
+    return b.product_ids[0]
+
+
+def max_instance(profile):
+    """(instances per GPU, verified) or (None, False)."""
+    if profile is None:
+        return None, False
+    if profile.max_instance:
+        return profile.max_instance, profile.max_verified
+    b = board(profile.board)
+    size = profile_size_gb(profile.name)
+    if b is None or not size:
+        return None, False
+    count = b.memory_gb // size
+    if b.total_vfs:
+        count = min(count, b.total_vfs)
+    return (count or None), False

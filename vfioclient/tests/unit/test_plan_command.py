@@ -1,0 +1,118 @@
+"""``openstack vfio plan`` through the real OSC shell, offline."""
+
+import io
+import json
+import os
+import stat
+
+import fixtures
+from openstackclient import shell
+import testtools
+
+from vfioclient.model import plan as plan_model
+from vfioclient.tests.unit import test_plan_rules as helpers
+
+
+class TestPlanCommand(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        for key in list(os.environ):
+            if key.startswith('OS_'):
+                self.useFixture(fixtures.EnvironmentVariable(key))
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        b = helpers.two_host_estate()
+        b.host('a40-host')
+        b.legacy_gpu('a40-host', rc='VGPU')
+        self.snapshot = os.path.join(self.tmp, 'snap.json')
+        with open(self.snapshot, 'w') as f:
+            f.write(b.snapshot().to_json())
+        rep = helpers.report('a40', address=helpers.A40_PF)
+        self.report = os.path.join(self.tmp, 'a40.json')
+        with open(self.report, 'w') as f:
+            json.dump(rep.to_json(), f)
+
+    def run_osc(self, *argv):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', stdout))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
+        rc = shell.OpenStackShell().run(list(argv))
+        return rc, stdout.getvalue(), stderr.getvalue()
+
+    def plan_args(self, *extra):
+        return ('vfio', 'plan', '--from-snapshot', self.snapshot,
+                '--host-report', self.report) + extra
+
+    def test_json_is_the_plan_document(self):
+        rc, out, err = self.run_osc(*self.plan_args('-f', 'json'))
+        self.assertEqual(0, rc, err)
+        doc = json.loads(out)
+        self.assertEqual((1, 'vfio-plan'), (doc['schema_version'],
+                                            doc['kind']))
+        self.assertEqual(['CUSTOM_NVIDIA_A40_2Q'], doc['resource_classes'])
+        self.assertEqual(['a40-host'],
+                         [r['hostname'] for r in
+                          doc['inputs']['host_reports']])
+        self.assertEqual('nvidia-a40-2q', doc['aliases'][0]['name'])
+        self.assertEqual(['vgpu.a40-2q.vf'],
+                         [f['name'] for f in doc['flavors']])
+        self.assertEqual({'pci_passthrough:alias': 'nvidia-a40-2q:1'},
+                         doc['flavors'][0]['extra_specs'])
+        self.assertEqual(['a40-host', 'cmp2', 'cmp1'], doc['order'])
+        host = [h for h in doc['hosts'] if h['host'] == 'a40-host'][0]
+        self.assertEqual(24, host['gpus'][0]['vf_count'])
+        # Exactly the document: it loads back and prints identically.
+        self.assertEqual(out, plan_model.Plan.from_json(out).to_json())
+
+    def test_markdown_is_the_runbook(self):
+        rc, out, err = self.run_osc(*self.plan_args('-f', 'markdown'))
+        self.assertEqual(0, rc, err)
+        self.assertTrue(out.startswith('# vGPU migration runbook'))
+        self.assertEqual(4, out.count('```mermaid'))
+        self.assertIn('"managed": "no"', out)
+        self.assertIn('report_in_placement = True', out)
+
+    def test_table_summary_and_output_files(self):
+        plan_file = os.path.join(self.tmp, 'plan.json')
+        book = os.path.join(self.tmp, 'runbook.md')
+        rc, out, err = self.run_osc(*self.plan_args(
+            '-f', 'value', '--output', plan_file, '--runbook', book))
+        self.assertEqual(0, rc, err)
+        lines = out.splitlines()
+        self.assertEqual(3, len(lines))
+        self.assertTrue(lines[0].startswith('1 a40-host '))
+        for path in (plan_file, book):
+            self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+        with open(plan_file) as f:
+            plan = plan_model.Plan.from_json(f.read())
+        self.assertEqual(('a40-host', 'cmp2', 'cmp1'), plan.order)
+        with open(book) as f:
+            self.assertIn('--from-plan %s' % plan_file, f.read())
+
+    def test_map_and_templates(self):
+        rc, out, err = self.run_osc(*self.plan_args(
+            '-f', 'json', '--map', 'nvidia-558=NVIDIA A40-1B',
+            '--resource-class-template', 'CUSTOM_VF_{short}',
+            '--alias-template', 'vf-{short}',
+            '--flavor-name-template', '{flavor}-{alias}'))
+        self.assertEqual(0, rc, err)
+        doc = json.loads(out)
+        self.assertEqual(['CUSTOM_VF_A40_1B'], doc['resource_classes'])
+        self.assertEqual(['vgpu.a40-2q-vf-a40-1b'],
+                         [f['name'] for f in doc['flavors']])
+
+    def test_bad_template_and_map_fail_cleanly(self):
+        rc, out, err = self.run_osc(*self.plan_args(
+            '--alias-template', '{nope}'))
+        self.assertEqual(1, rc)
+        self.assertIn('unknown placeholder {nope}', err)
+        rc, out, err = self.run_osc(*self.plan_args('--map', 'x'))
+        self.assertEqual(1, rc)
+        self.assertIn('--map takes OLD_TYPE=NEW_TYPE', err)
+        self.assertEqual('', out)
+
+    def test_missing_snapshot(self):
+        rc, out, err = self.run_osc('vfio', 'plan', '--from-snapshot',
+                                    os.path.join(self.tmp, 'nope.json'))
+        self.assertEqual(1, rc)
+        self.assertIn('does not exist', err)

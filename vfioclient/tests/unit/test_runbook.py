@@ -1,0 +1,87 @@
+"""The Markdown runbook of a plan."""
+
+import testtools
+
+from vfioclient.render import runbook
+from vfioclient.rules import plan as rules
+from vfioclient.tests.unit import test_plan_rules as helpers
+
+
+def make_plan(**kw):
+    b = helpers.two_host_estate()
+    b.flavor('two', **{'resources1:CUSTOM_NVIDIA_558': '1',
+                       'resources2:CUSTOM_NVIDIA_558': '1'})
+    return rules.make_plan(b.snapshot(), **kw)
+
+
+class TestRunbook(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.plan = make_plan()
+        self.text = runbook.render(self.plan, plan_file='night.json')
+
+    def test_phases_in_order_with_verify_and_rollback(self):
+        headings = [line for line in self.text.splitlines()
+                    if line.startswith('## Phase')]
+        self.assertEqual([
+            '## Phase 0: pre-checks and backups',
+            '## Phase 1: resource classes, aliases and flavors',
+            '## Phase 2: convert cmp2',
+            '## Phase 3: convert cmp1',
+            '## Phase 4: PCI in Placement for scheduling'], headings)
+        phases = self.text.split('## Phase ')[2:]
+        for phase in phases:
+            self.assertIn('Verify:', phase)
+            self.assertIn('Rollback:', phase)
+        for phase in phases[1:]:
+            self.assertIn('openstack vfio verify --from-plan night.json',
+                          phase)
+
+    def test_exact_config_and_commands(self):
+        for line in self.plan.host('cmp1').device_spec:
+            self.assertIn('device_spec = %s' % line, self.text)
+        self.assertIn('alias = %s' % self.plan.aliases[0].line, self.text)
+        self.assertIn('[filter_scheduler]\npci_in_placement = True',
+                      self.text)
+        self.assertIn('openstack server resize --flavor vgpu.a40-2q.vf',
+                      self.text)
+        self.assertIn('server migrate --host cmp1', self.text)
+        self.assertIn(self.plan.host('cmp1').boot_script, self.text)
+        self.assertIn('[mdev_nvidia-558] *', self.text)
+
+    def test_mermaid_trees_and_tables(self):
+        self.assertEqual(2, self.text.count('```mermaid'))
+        self.assertIn('cmp1_pci_0000_41_00_4<br/>CUSTOM_NVIDIA_558: 1',
+                      self.text)
+        self.assertIn('cmp1_0000:41:00.0<br/>CUSTOM_NVIDIA_A40_2Q: 8',
+                      self.text)
+        self.assertIn('... 4 more like these', self.text)
+        self.assertIn('| CUSTOM_NVIDIA_A40_2Q | NVIDIA A40-2Q |',
+                      self.text)
+        # Placement tuning shows up because the audit found A114.
+        self.assertIn('max_allocation_candidates = 100000', self.text)
+
+    def test_blocked_host_and_refusals(self):
+        b = helpers.PlanEstateBuilder()
+        b.host('only')
+        p = b.legacy_gpu('only', vfs=4, used=1)
+        b.servers_on('vm', 'only', helpers.a40_flavor(b), p, 1)
+        b.host('t4')
+        b.legacy('t4', '0000:3b:00.0', total=16)
+        text = runbook.render(rules.make_plan(b.snapshot()))
+        self.assertIn('## Phase 2: convert only (BLOCKED: see refusals)',
+                      text)
+        self.assertIn('### Not in this plan (refusals)', text)
+        self.assertIn('| gpu 0000:3b:00.0 on t4 |', text)
+
+    def test_deterministic(self):
+        again = runbook.render(make_plan(), plan_file='night.json')
+        self.assertEqual(self.text, again)
+        self.assertTrue(self.text.endswith('```\n') or
+                        self.text.endswith('\n'))
+        self.assertNotIn('\r', self.text)
+
+    def test_mermaid_label_is_quoted(self):
+        tree = runbook.mermaid_tree('a"b', [('x', 'RC', 1, 0)])
+        self.assertIn('root["a#quot;b"]', tree)
