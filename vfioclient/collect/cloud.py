@@ -81,7 +81,6 @@ class Collector:
         placement = self.cloud.placement
         compute = self.cloud.compute
         self.pmv = placement.negotiate(PLACEMENT_MIN, PLACEMENT_WANTED)
-        self.cmv = compute.negotiate(COMPUTE_MIN, COMPUTE_WANTED)
 
         self.progress('Reading resource providers')
         raw = placement.get('/resource_providers', self.pmv)
@@ -95,6 +94,7 @@ class Collector:
             providers, allocations = self._per_provider(bare)
 
         self.progress('Reading Nova services, hypervisors, flavors, servers')
+        self.cmv = compute.negotiate(COMPUTE_MIN, COMPUTE_WANTED)
         services = self._services()
         hypervisors = self._hypervisors()
         flavors = self._flavors()

@@ -301,8 +301,3 @@ def _mdev_group(reader, mdev_type):
         max_instances=max_instances,
         source=source,
         addresses_source=reader.last_source(names('device_addresses')))
-
-
-# Names other commands (audit) use for the same things.
-read_config = read_conf
-ConfigReadError = model.ConfReadError

@@ -1,0 +1,148 @@
+"""device_spec parsing and matching: reference sheet section 1."""
+
+import testtools
+
+from vfioclient.nova import devspec
+from vfioclient.nova import errors
+
+
+def parse(text, **kw):
+    return devspec.parse_device_spec_line(text, **kw)
+
+
+class TestParse(testtools.TestCase):
+
+    def test_unquoted_keys_refused(self):
+        e = self.assertRaises(
+            errors.InvalidJson, parse,
+            '{ "vendor_id": "10de", "address": "0000:25:00.4", '
+            'managed: "no" }')
+        self.assertIn("Invalid [pci]device_spec config: Invalid entry:",
+                      str(e))
+
+    def test_single_quotes_refused(self):
+        self.assertRaises(errors.InvalidJson, parse,
+                          "{'vendor_id': '8086', 'product_id': '1520'}")
+
+    def test_list_and_dict(self):
+        self.assertEqual(2, len(parse('[{"vendor_id": "10de"}, {}]')))
+        self.assertEqual([], parse('[]'))
+        self.assertRaises(errors.WrongJsonType, parse, '"x"')
+        e = self.assertRaises(errors.WrongJsonType, parse, '[1]')
+        self.assertIn('Expecting dict', str(e))
+
+    def test_hex_ids(self):
+        spec = parse('{"vendor_id": " 10DE", "product_id": "b6"}')[0]
+        self.assertEqual(('10de', '00b6'), (spec.vendor_id, spec.product_id))
+        e = self.assertRaises(errors.InvalidDeviceSpec, parse,
+                              '{"vendor_id": "zz"}')
+        self.assertIn("property vendor_id ('zz') does not parse as a hex "
+                      "number.", str(e))
+        e = self.assertRaises(errors.InvalidDeviceSpec, parse,
+                              '{"vendor_id": "1ffff"}')
+        self.assertIn('(1ffff) is greater than the maximum allowable value '
+                      '(FFFF).', str(e))
+        self.assertRaises(errors.InvalidDeviceSpec, parse,
+                          '{"vendor_id": 4318}')
+        self.assertRaises(errors.InvalidDeviceSpec, parse,
+                          '{"product_id": null}')
+
+    def test_address_glob(self):
+        spec = parse('{"address": ":0a:00."}')[0]
+        self.assertEqual(('*', '0a', '00', '*'), spec.address.fields())
+        e = self.assertRaises(errors.InvalidDeviceSpec, parse,
+                              '{"address": "0000:00:20.0"}')
+        self.assertIn('property slot (20) is greater than the maximum '
+                      'allowable value (1F).', str(e))
+        self.assertRaises(errors.WrongAddressFormat, parse,
+                          '{"address": "1:2:3:4.0"}')
+        # Falsy addresses default to any device.
+        self.assertEqual('*:*:*.*', str(parse('{"address": ""}')[0].address))
+        self.assertRaises(errors.WrongAddressFormat, parse,
+                          '{"address": 5}')
+
+    def test_address_regex(self):
+        spec = parse('{"address": {"bus": "4"}}')[0]
+        self.assertTrue(spec.match(devspec.PciDevice('0000:41:00.0', 'a',
+                                                     'b')))
+        self.assertRaises(errors.WrongAddressFormat, parse,
+                          '{"address": {"bus": "("}}')
+        self.assertRaises(errors.InvalidDeviceSpec, parse,
+                          '{"address": {"bus": 4}}')
+
+    def test_devname_and_address(self):
+        e = self.assertRaises(errors.InvalidDeviceSpec, parse,
+                              '{"devname": "eth0", "address": "*:0a:00.*"}')
+        self.assertIn('devname or address, but not both', str(e))
+
+    def test_boolean_tags(self):
+        spec = parse('{"managed": false, "live_migratable": "Yes", '
+                     '"one_time_use": null}')[0]
+        self.assertEqual('false', spec.tags['managed'])
+        self.assertFalse(spec.managed)
+        self.assertEqual('true', spec.tags['live_migratable'])
+        self.assertIsNone(spec.tags['one_time_use'])
+        e = self.assertRaises(errors.InvalidTag, parse,
+                              '{"managed": "maybe"}')
+        self.assertEqual(
+            "Invalid [pci]device_spec config: Cannot parse tag 'managed': "
+            "Unrecognized value 'maybe', acceptable values are: '0', '1', "
+            "'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'",
+            str(e))
+        # remote_managed / trusted are not normalised.
+        spec = parse('{"trusted": "maybe", "remote_managed": "x"}')[0]
+        self.assertEqual('maybe', spec.tags['trusted'])
+
+    def test_one_time_use_needs_placement(self):
+        self.assertRaises(errors.NeedsPlacement, parse,
+                          '{"one_time_use": "yes"}')
+        spec = parse('{"one_time_use": "yes"}', report_in_placement=True)[0]
+        self.assertEqual('true', spec.tags['one_time_use'])
+        parse('{"one_time_use": "no"}')
+
+    def test_unknown_keys_kept(self):
+        spec = parse('{"foo": "bar", "resource_class": "x"}')[0]
+        self.assertEqual(('foo',), spec.unknown_keys)
+        self.assertEqual('bar', spec.tags['foo'])
+
+    def test_placement_names(self):
+        spec = parse('{"vendor_id": "10de", "product_id": "25b6"}')[0]
+        self.assertEqual('CUSTOM_PCI_10DE_25B6',
+                         spec.placement_resource_class())
+        self.assertEqual({'COMPUTE_MANAGED_PCI_DEVICE'},
+                         spec.placement_traits())
+        spec = parse('{"vendor_id": "10de"}')[0]
+        self.assertIsNone(spec.placement_resource_class())
+        self.assertEqual('CUSTOM_PCI_10DE_1234',
+                         spec.placement_resource_class(product_id='1234'))
+
+
+class TestMatch(testtools.TestCase):
+
+    vf = devspec.PciDevice('0000:41:00.4', '10de', '2236', '0000:41:00.0')
+    pf = devspec.PciDevice('0000:41:00.0', '10de', '2236')
+
+    def test_first_match_wins(self):
+        specs = devspec.parse_device_specs([
+            '{"vendor_id": "10de", "resource_class": "A"}',
+            '{"address": "0000:41:00.4", "resource_class": "B"}'])
+        index, spec = devspec.first_match(specs, self.vf)
+        self.assertEqual(0, index)
+        self.assertEqual('A', spec.resource_class)
+
+    def test_pf_address_matches_vfs(self):
+        spec = parse('{"address": "0000:41:00.0"}')[0]
+        self.assertEqual('0000:41:00.0', spec.single_address)
+        self.assertFalse(spec.match(self.vf))
+        self.assertTrue(spec.match(self.vf, pf_addresses={'0000:41:00.0'}))
+        self.assertTrue(spec.match(self.pf, pf_addresses={'0000:41:00.0'}))
+
+    def test_ids_filter(self):
+        spec = parse('{"vendor_id": "10de", "product_id": "2237"}')[0]
+        self.assertFalse(spec.match(self.vf))
+
+    def test_devname_without_host(self):
+        spec = parse('{"devname": "eth0"}')[0]
+        self.assertFalse(spec.match(self.vf))
+        self.assertTrue(spec.match(self.vf, ifnames={
+            'eth0': ('0000:41:00.4', False)}))
