@@ -31,6 +31,7 @@ LOG = logging.getLogger(__name__)
 
 DEFAULT_CONCURRENCY = 8
 DEFAULT_RETRIES = 3
+DEFAULT_TIMEOUT = 60.0
 RETRY_STATUSES = frozenset((502, 503, 504))
 BACKOFF_START = 0.5
 BACKOFF_CAP = 8.0
@@ -119,10 +120,12 @@ class ServiceClient:
     """
 
     def __init__(self, service, adapter, retries=DEFAULT_RETRIES,
-                 sleep=time.sleep, stats=None):
+                 sleep=time.sleep, stats=None, timeout=None):
         self.service = service
         self.adapter = adapter
         self.retries = retries
+        # Seconds to wait for a response (None: the session's default).
+        self.timeout = timeout
         self._sleep = sleep
         self._max_version = None
         self._lock = threading.Lock()
@@ -192,6 +195,8 @@ class ServiceClient:
         for attempt in range(1, attempts + 1):
             start = time.monotonic()
             kwargs = {'raise_exc': False}
+            if self.timeout:
+                kwargs['timeout'] = self.timeout
             if microversion:
                 kwargs['microversion'] = microversion
             if body is not None:
@@ -312,15 +317,18 @@ class CloudClient:
 
     @classmethod
     def from_client_manager(cls, client_manager,
-                            concurrency=DEFAULT_CONCURRENCY):
+                            concurrency=DEFAULT_CONCURRENCY,
+                            timeout=DEFAULT_TIMEOUT):
         """Build per-ClientManager clients from its openstacksdk connection.
 
         No class-level cache: a new shell (or test) gets new clients.
         """
         conn = client_manager.sdk_connection
         stats = RequestStats()
-        return cls(ServiceClient(PLACEMENT, conn.placement, stats=stats),
-                   ServiceClient(COMPUTE, conn.compute, stats=stats),
+        return cls(ServiceClient(PLACEMENT, conn.placement, stats=stats,
+                                 timeout=timeout),
+                   ServiceClient(COMPUTE, conn.compute, stats=stats,
+                                 timeout=timeout),
                    concurrency=concurrency)
 
     @property

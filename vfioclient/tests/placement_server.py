@@ -8,6 +8,7 @@ like a single Placement worker; the clients may be as concurrent as they like.
 Optional middleware in front of the app injects latency or faults.
 """
 
+import io
 import threading
 from wsgiref import simple_server
 
@@ -16,9 +17,28 @@ from placement import deploy
 from placement.tests.functional.fixtures import placement as placement_fx
 
 
+class _NullStream(io.StringIO):
+    def write(self, text):
+        return len(text)
+
+
 class _QuietHandler(simple_server.WSGIRequestHandler):
+    """No access log; server-side errors never reach the test's stderr.
+
+    ``vfio.connection`` in the environ lets fault middleware drop the
+    connection (shut the socket) without answering.
+    """
+
     def log_message(self, *args):
         pass
+
+    def get_stderr(self):
+        return _NullStream()
+
+    def get_environ(self):
+        environ = super().get_environ()
+        environ['vfio.connection'] = self.connection
+        return environ
 
 
 class LoopbackPlacement(fixtures.Fixture):

@@ -124,6 +124,11 @@ def add_cloud_arguments(parser):
         default=client.DEFAULT_CONCURRENCY,
         help='Number of API reads run at once (default: %d).'
              % client.DEFAULT_CONCURRENCY)
+    parser.add_argument(
+        '--timeout', metavar='<seconds>', type=float,
+        default=client.DEFAULT_TIMEOUT,
+        help='Seconds to wait for each API response before retrying or '
+             'giving up (default: %d).' % client.DEFAULT_TIMEOUT)
     return parser
 
 
@@ -159,4 +164,8 @@ def connect(app, parsed_args=None):
                           client.DEFAULT_CONCURRENCY)
     if concurrency < 1:
         raise exceptions.CommandError('--concurrency must be at least 1')
-    return client.CloudClient.from_client_manager(cm, concurrency=concurrency)
+    timeout = getattr(parsed_args, 'timeout', client.DEFAULT_TIMEOUT)
+    if timeout is not None and timeout <= 0:
+        raise exceptions.CommandError('--timeout must be positive')
+    return client.CloudClient.from_client_manager(
+        cm, concurrency=concurrency, timeout=timeout)
