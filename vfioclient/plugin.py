@@ -2,8 +2,9 @@
 
 vfioclient talks to Placement and Nova through
 ``client_manager.sdk_connection`` and chooses its microversions per call
-(see :mod:`vfioclient.client`), so it adds no global ``--os-*-api-version`` option: those belong to osc-placement and
-OSC core, and registering them twice crashes the ``openstack`` shell.
+(see :mod:`vfioclient.client`), so it adds no global
+``--os-*-api-version`` option: those belong to osc-placement and OSC core,
+and registering them twice crashes the ``openstack`` shell.
 """
 
 import logging

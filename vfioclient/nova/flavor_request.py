@@ -3,10 +3,10 @@
 Nova semantics the apply/verify commands need that the other ``nova``
 modules do not cover (pure functions, no I/O):
 
-* :func:`vgpu_type_resource_class` / :func:`default_alias_name` - the ONE
-  default naming of a vGPU type (``NVIDIA A40-2Q`` ->
-  ``CUSTOM_NVIDIA_A40_2Q`` / ``nvidia-a40-2q``), unless
-  ``vfioclient.rules.plan`` provides its own (then that one is used);
+* :func:`vgpu_type_resource_class` / :func:`default_alias_name` - names
+  for a vGPU type / class (``NVIDIA A40-2Q`` -> ``CUSTOM_NVIDIA_A40_2Q``,
+  ``CUSTOM_NVIDIA_A40_2Q`` -> ``nvidia-a40-2q``); the plan's default
+  templates (``vfioclient.rules.plan``) agree, and win where they exist;
 * :func:`alias_entry` / :func:`alias_line` - the ``[pci] alias`` value for a
   resource class (strict JSON, sorted keys, parsed back with Nova's schema);
 * :func:`device_spec_hint` - the matching ``[pci] device_spec`` shape;
@@ -41,45 +41,24 @@ _TRAIT_RE = re.compile(r'^trait([a-zA-Z0-9_-]{1,64})?:(?P<trait>.+)$')
 
 # -- names -------------------------------------------------------------------
 
-def _plan_naming():
-    """The plan engine's naming functions when it defines them."""
-    try:
-        from vfioclient.rules import plan as plan_rules
-    except ImportError:
-        return None, None
-    return (getattr(plan_rules, 'vgpu_type_resource_class', None),
-            getattr(plan_rules, 'default_alias_name', None))
-
-
-def _own_vgpu_type_resource_class(type_name):
-    return names.normalize_resource_class(type_name.strip())
-
-
 def vgpu_type_resource_class(type_name):
     """``NVIDIA A40-2Q`` -> ``CUSTOM_NVIDIA_A40_2Q`` (Nova's normalisation
-    of the type name; a name already ``CUSTOM_`` is only upper-cased)."""
+    of the type name).  The plan's default template
+    (``vfioclient.rules.plan``) gives the same; the apply commands use that
+    one, this is its Nova-level equivalent."""
     if not type_name or not type_name.strip():
         raise ValueError('empty vGPU type name')
-    plan_fn, _ = _plan_naming()
-    if plan_fn is not None and plan_fn is not vgpu_type_resource_class:
-        return plan_fn(type_name)
-    return _own_vgpu_type_resource_class(type_name)
+    return names.normalize_resource_class(
+        re.sub('[^0-9A-Za-z]+', '_', type_name).strip('_'))
 
 
-def _own_default_alias_name(resource_class):
+def default_alias_name(resource_class):
+    """``CUSTOM_NVIDIA_A40_2Q`` -> ``nvidia-a40-2q``."""
     body = resource_class
     if body.upper().startswith(names.CUSTOM_PREFIX):
         body = body[len(names.CUSTOM_PREFIX):]
     text = re.sub('[^0-9a-z]+', '-', body.lower()).strip('-')
     return text or resource_class.lower()
-
-
-def default_alias_name(resource_class):
-    """``CUSTOM_NVIDIA_A40_2Q`` -> ``nvidia-a40-2q``."""
-    _, plan_fn = _plan_naming()
-    if plan_fn is not None and plan_fn is not default_alias_name:
-        return plan_fn(resource_class)
-    return _own_default_alias_name(resource_class)
 
 
 def alias_entry(name, resource_class, device_type=VF_DEVICE_TYPE,
