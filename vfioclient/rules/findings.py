@@ -110,3 +110,33 @@ def load_all_codes():
     for info in pkgutil.iter_modules(rules_pkg.__path__):
         importlib.import_module('vfioclient.rules.%s' % info.name)
     return dict(CATALOG)
+
+
+def _rst_escape(text):
+    """Plain text into RST: names like CUSTOM_X or [A-Z0-9_] stay text."""
+    for char in '\\`*_|[]':
+        text = text.replace(char, '\\' + char)
+    return text
+
+
+def catalog_rst():
+    """The findings reference as RST lines (rendered by ``doc/``)."""
+    lines = []
+    catalog = load_all_codes()
+    for code in sorted(catalog):
+        entry = catalog[code]
+        title = '%s: %s' % (code, _rst_escape(entry.title))
+        lines += [
+            '.. _%s:' % code.lower(),
+            '',
+            title,
+            '-' * len(title),
+            '',
+            ':Severity: %s' % entry.severity,
+            '',
+            '**Cause.** %s' % _rst_escape(entry.cause),
+            '',
+            '**Remedy.** %s' % _rst_escape(entry.remedy),
+            '',
+        ]
+    return lines

@@ -45,7 +45,7 @@ class CheckConfig(base.FindingsLister):
 
     auth_required = False
     _epilog = """
-Examples:
+Examples::
 
   openstack vfio config check /etc/nova/nova.conf
   openstack vfio config check /etc/nova/nova.conf \\
@@ -155,7 +155,7 @@ class ShowConfig(command.Lister):
 
     auth_required = False
     _epilog = """
-Examples:
+Examples::
 
   openstack vfio config show /etc/nova/nova.conf
   openstack vfio config show -f json nova.conf nova-compute.conf

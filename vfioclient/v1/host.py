@@ -92,12 +92,12 @@ class ScriptHost(command.Command):
 
     auth_required = False
     _epilog = (
-        'Install (as root on the compute host):\n'
+        'Install (as root on the compute host)::\n\n'
         '  openstack vfio host script --vgpu-type TYPE '
         '--output-dir /tmp/vgpu\n'
         '  install -m 0700 /tmp/vgpu/%(script)s %(script_path)s\n'
         '  install -m 0644 /tmp/vgpu/%(unit)s %(unit_path)s\n'
-        '  systemctl daemon-reload && systemctl enable %(unit)s\n'
+        '  systemctl daemon-reload && systemctl enable %(unit)s\n\n'
         'Try it first: %(script_path)s --dry-run.  The script reads '
         'VFIO_SYSFS_ROOT to run against a copy of /sys.'
         % {'script': bootscript.SCRIPT_NAME,

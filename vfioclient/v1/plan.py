@@ -70,7 +70,7 @@ class Plan(command.Lister):
             help='Use NEW_TYPE (id, nvidia-NNN or profile name) as the VF '
                  'type for legacy type OLD_TYPE (nvidia-NNN or profile '
                  'name); OLD_TYPE may also be a legacy resource class '
-                 '(VGPU, CUSTOM_...) for GPUs whose type is not known '
+                 '(VGPU or a custom mdev class) for GPUs whose type is not known '
                  'otherwise. May be repeated.')
         parser.add_argument(
             '--resource-class-template', metavar='<template>',

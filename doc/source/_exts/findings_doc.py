@@ -12,33 +12,12 @@ from sphinx.util.docutils import SphinxDirective
 from vfioclient.rules import findings
 
 
-def catalog_rst():
-    lines = []
-    catalog = findings.load_all_codes()
-    for code in sorted(catalog):
-        entry = catalog[code]
-        title = '%s: %s' % (code, entry.title)
-        lines += [
-            '.. _%s:' % code.lower(),
-            '',
-            title,
-            '-' * len(title),
-            '',
-            ':Severity: %s' % entry.severity,
-            '',
-            '**Cause.** %s' % entry.cause,
-            '',
-            '**Remedy.** %s' % entry.remedy,
-            '',
-        ]
-    return lines
-
-
 class FindingsDirective(SphinxDirective):
     has_content = False
 
     def run(self):
-        text = statemachine.StringList(catalog_rst(), source='vfio-findings')
+        text = statemachine.StringList(findings.catalog_rst(),
+                                       source='vfio-findings')
         section = nodes.section()
         section.document = self.state.document
         self.state.nested_parse(text, 0, section, match_titles=True)
