@@ -70,8 +70,8 @@ class Plan(command.Lister):
             help='Use NEW_TYPE (id, nvidia-NNN or profile name) as the VF '
                  'type for legacy type OLD_TYPE (nvidia-NNN or profile '
                  'name); OLD_TYPE may also be a legacy resource class '
-                 '(VGPU or a custom mdev class) for GPUs whose type is not known '
-                 'otherwise. May be repeated.')
+                 '(VGPU or a custom mdev class) for GPUs whose type is '
+                 'not known otherwise. May be repeated.')
         parser.add_argument(
             '--resource-class-template', metavar='<template>',
             default=plan_rules.DEFAULT_RESOURCE_CLASS_TEMPLATE,
