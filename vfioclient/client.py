@@ -170,9 +170,11 @@ class ServiceClient:
 
     # -- requests ----------------------------------------------------------
 
-    def get(self, path, microversion, params=None):
+    def get(self, path, microversion, params=None, expected=None):
+        """GET with retries; statuses in ``expected`` (e.g. ``(404,)``)
+        return their body (or None) instead of raising."""
         return self._request('GET', path, microversion, params=params,
-                             retry=True)
+                             retry=True, expected=expected)
 
     def put(self, path, microversion, body=None, expected=None):
         return self._request('PUT', path, microversion, body=body,

@@ -1,0 +1,83 @@
+"""Read a plan document for the apply and verify commands.
+
+The document and its checks belong to :mod:`vfioclient.model.plan`
+(``Plan.from_json`` / ``PlanError``: truncated, wrong version, hand-edited
+and inconsistent documents are refused there); this module only turns its
+errors into command errors that name the file, and builds test documents.
+"""
+
+from osc_lib import exceptions
+
+from vfioclient.model import plan as plan_model
+
+
+class PlanFileError(exceptions.CommandError):
+    """The plan file cannot be used; the message names the file and why."""
+
+
+def load_plan(path):
+    """Read and check a plan file written by ``openstack vfio plan``.
+
+    :returns: :class:`vfioclient.model.plan.Plan`.
+    :raises PlanFileError: with the reason (never a traceback).
+    """
+    try:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise PlanFileError('plan file %s does not exist' % path)
+    except (OSError, UnicodeDecodeError) as e:
+        raise PlanFileError('cannot read plan file %s: %s' % (path, e))
+    try:
+        return plan_model.Plan.from_json(text, source=path)
+    except plan_model.PlanError as e:
+        raise PlanFileError('plan %s' % e if not str(e).startswith(path)
+                            else str(e))
+
+
+def minimal_document(resource_classes=(), aliases=(), flavors=(),
+                     capacity=()):
+    """A valid plan dict with only what apply/verify read (for tests and
+    for ``--dry-run`` demonstrations).  ``aliases``/``flavors``/``capacity``
+    are lists of dicts with the contract keys; missing keys get defaults."""
+    alias_docs = []
+    for a in aliases:
+        doc = {'device_type': 'type-VF', 'vendor_id': None,
+               'product_id': None}
+        doc.update(a)
+        if 'line' not in doc:
+            import json
+            line = {'device_type': doc['device_type'], 'name': doc['name'],
+                    'resource_class': doc['resource_class']}
+            doc['line'] = json.dumps(line, sort_keys=True)
+        alias_docs.append(doc)
+    flavor_docs = []
+    for f in flavors:
+        doc = {'source_flavor': None, 'source_flavor_id': None, 'disk': 0,
+               'ephemeral': 0, 'swap': 0, 'is_public': True,
+               'description': None, 'count': 1, 'servers_to_move': 0,
+               'vf_type': '', 'exists': False}
+        doc.update(f)
+        doc.setdefault('extra_specs', {
+            'pci_passthrough:alias': '%s:%d' % (doc['alias'],
+                                                doc['count'])})
+        flavor_docs.append(doc)
+    capacity_docs = []
+    for c in capacity:
+        doc = {'vf_type': '', 'vfs_total': 0, 'vfs_existing': 0,
+               'vfs_planned': 0, 'legacy_in_use': 0, 'vf_in_use': 0,
+               'shortfall': 0, 'hosts': []}
+        doc.update(c)
+        capacity_docs.append(doc)
+    return {
+        'schema_version': plan_model.SCHEMA_VERSION,
+        'kind': plan_model.KIND,
+        'inputs': {'snapshot': None, 'host_reports': [], 'options': {}},
+        'resource_classes': sorted(set(resource_classes)),
+        'aliases': alias_docs,
+        'flavors': flavor_docs,
+        'type_mappings': [], 'hosts': [],
+        'controllers': {'alias': [], 'conf_set': [], 'nova_conf': ''},
+        'order': [], 'servers': [], 'capacity': capacity_docs,
+        'placement_settings': [], 'refusals': [],
+    }

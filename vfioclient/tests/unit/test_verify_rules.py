@@ -1,0 +1,116 @@
+"""rules/verify.py and nova/flavor_request.py: translation and analysis."""
+
+import testtools
+
+from vfioclient.nova import flavor_request
+from vfioclient.rules import verify
+
+RC = 'CUSTOM_NVIDIA_A40_2Q'
+ALIASES = flavor_request.aliases_from_lines([
+    '{"name": "a40", "resource_class": "%s", "device_type": "type-VF"}'
+    % RC,
+    '{"name": "t", "resource_class": "nvidia-x", "traits": "blue,big"}'])
+
+
+def target(count=1, expected=None, **specs):
+    extra = {'pci_passthrough:alias': 'a40:%d' % count}
+    extra.update(specs)
+    return verify.Target('f', 4, 8192, 20, extra, swap=1500,
+                         expected=expected)
+
+
+class TestTranslate(testtools.TestCase):
+
+    def test_groups_like_nova(self):
+        req, problem = verify.translate(target(count=2), ALIASES)
+        self.assertIsNone(problem)
+        self.assertEqual({'VCPU': 4, 'MEMORY_MB': 8192, 'DISK_GB': 22},
+                         req.unnumbered.resources)
+        self.assertEqual(['pci0', 'pci1'], sorted(req.groups))
+        self.assertEqual('none', req.group_policy)
+        query = dict(req.query((1, 36), limit=10))
+        self.assertEqual('%s:1' % RC, query['resourcespci0'])
+        self.assertEqual('!COMPUTE_STATUS_DISABLED', query['root_required'])
+        self.assertEqual('10', query['limit'])
+        self.assertNotIn('root_required', dict(req.query((1, 33))))
+        self.assertRaises(ValueError, req.query, (1, 29))
+
+    def test_traits_normalised_and_overrides(self):
+        t = verify.Target('f', 2, 1024, 0, {
+            'pci_passthrough:alias': 't:1', 'resources:VCPU': '0',
+            'hw:cpu_policy': 'dedicated', 'group_policy': 'isolate',
+            'trait:HW_CPU_X86_AVX2': 'required'})
+        req, _ = verify.translate(t, ALIASES)
+        self.assertEqual({'PCPU': 2, 'MEMORY_MB': 1024},
+                         req.unnumbered.resources)
+        self.assertEqual({'CUSTOM_BLUE', 'CUSTOM_BIG'},
+                         req.groups['pci0'].required)
+        self.assertEqual({'CUSTOM_NVIDIA_X': 1}, req.groups['pci0'].resources)
+        self.assertEqual('isolate', req.group_policy)
+
+    def test_untranslatable(self):
+        for specs in ({'pci_passthrough:alias': 'nope:1'},
+                      {'pci_passthrough:alias': 'a40'}):
+            t = verify.Target('f', 1, 1, 0, specs)
+            req, problem = verify.translate(t, ALIASES)
+            self.assertIsNone(req)
+            self.assertEqual('VFIO-V104', problem.code)
+
+
+def answer(hosts):
+    """``hosts``: {root: {rp: (capacity, used)}} -> a candidates body with
+    one request per free device provider."""
+    requests, summaries = [], {}
+    for root, rps in hosts.items():
+        summaries[root] = {'root_provider_uuid': root, 'resources': {}}
+        for rp, (cap, used) in rps.items():
+            summaries[rp] = {'root_provider_uuid': root, 'resources': {
+                RC: {'capacity': cap, 'used': used}}}
+            if cap > used:
+                requests.append({'allocations': {
+                    root: {'resources': {'VCPU': 4}},
+                    rp: {'resources': {RC: 1}}}})
+    return {'allocation_requests': requests,
+            'provider_summaries': summaries}
+
+
+class TestAnalyse(testtools.TestCase):
+
+    def run_analyse(self, t, body, **kwargs):
+        req, _ = verify.translate(t, ALIASES)
+        return verify.analyse(t, req, body, **kwargs)
+
+    def test_counts(self):
+        body = answer({'h1': {'p1': (8, 3), 'p2': (8, 0)},
+                       'h2': {'p3': (4, 4)}, 'h3': {'p4': (2, 1)}})
+        row, found = self.run_analyse(target(expected=14), body)
+        self.assertEqual((2, 14, 14, 'ok'), (row.hosts, row.capacity,
+                                             row.expected, row.status))
+        self.assertEqual([], found)
+        row, found = self.run_analyse(target(expected=15), body)
+        self.assertEqual(['VFIO-V102'], [f.code for f in found])
+        self.assertEqual('error', row.status)
+
+    def test_nothing(self):
+        row, found = self.run_analyse(target(expected=3), answer({}))
+        self.assertEqual(['VFIO-V101'], [f.code for f in found])
+        self.assertEqual(0, row.hosts)
+
+    def test_limit_and_estimate(self):
+        body = answer({'h1': {'p%d' % i: (8, 0) for i in range(8)}})
+        _, found = self.run_analyse(target(), body, limit=8)
+        self.assertEqual(['VFIO-V103'], [f.code for f in found])
+        _, found = self.run_analyse(target(), body, limit=100)
+        self.assertEqual([], found)
+        # 8 PFs and 4 VFs per server: 8 ** 4 candidates on one host.
+        _, found = self.run_analyse(target(count=4), body, limit=1000)
+        self.assertEqual(['VFIO-V103'], [f.code for f in found])
+        self.assertIn('4096', found[0].message)
+        self.assertEqual(4096, verify.estimate_candidates(8, 4))
+        self.assertEqual(1680, verify.estimate_candidates(8, 4, True))
+
+    def test_names(self):
+        self.assertEqual(RC, flavor_request.vgpu_type_resource_class(
+            'NVIDIA A40-2Q'))
+        self.assertEqual('nvidia-a40-2q',
+                         flavor_request.default_alias_name(RC))

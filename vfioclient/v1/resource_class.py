@@ -1,0 +1,78 @@
+"""``openstack vfio resource class create``."""
+
+from osc_lib.command import command
+from osc_lib import exceptions
+
+from vfioclient.apply import planfile
+from vfioclient.apply import resource_classes as apply_rc
+from vfioclient.v1 import base
+
+
+class ApplyLister(command.Lister):
+    """A Lister of apply results: exit 1 with a summary on stderr when an
+    item was refused, conflicted or failed (the rows still show all)."""
+
+    def run(self, parsed_args):
+        self._results = None
+        rc = super().run(parsed_args)
+        if rc or not self._results:
+            return rc
+        bad = [r for r in self._results if not r.ok]
+        if bad:
+            self.app.stderr.write('%s\n' % self.summarize(self._results))
+            return 1
+        return 0
+
+    def summarize(self, results):
+        raise NotImplementedError
+
+
+class CreateResourceClass(ApplyLister):
+    """Create the custom resource classes VF flavors need
+
+    Each name is normalised exactly as Nova does it (so "a40-2q" becomes
+    CUSTOM_A40_2Q) and the final name is printed. Standard classes (VGPU,
+    PCI_DEVICE, ...) and names Placement would refuse are refused with a
+    reason before anything is written. Classes are created with Placement's
+    idempotent PUT (microversion >= 1.7): running again reports them as
+    "exists". Exit 1 when a name was refused or a request failed.
+    """
+
+    auth_required = False  # refused names need no cloud
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            'names', metavar='<name>', nargs='*',
+            help='Resource class to create (normalised as Nova does).')
+        parser.add_argument(
+            '--from-plan', metavar='<file>',
+            help='Create every resource class a plan ("openstack vfio plan '
+                 '--output FILE") lists.')
+        parser.add_argument(
+            '--dry-run', action='store_true',
+            help='Show what would be created; write nothing.')
+        base.add_cloud_arguments(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        requested = list(parsed_args.names)
+        if parsed_args.from_plan:
+            requested += list(planfile.load_plan(
+                parsed_args.from_plan).resource_classes)
+        if not requested:
+            raise exceptions.CommandError(
+                'give resource class names or --from-plan FILE')
+        items = apply_rc.check_names(requested)
+        if any(i.problem is None for i in items):
+            cloud = base.connect(self.app, parsed_args)
+            results = apply_rc.create_resource_classes(
+                cloud.placement, requested, dry_run=parsed_args.dry_run)
+        else:
+            results = [apply_rc.Result(i.requested, i.name, apply_rc.REFUSED,
+                                       i.problem) for i in items]
+        self._results = results
+        return apply_rc.COLUMNS, [r.row() for r in results]
+
+    def summarize(self, results):
+        return 'resource class create: %s' % apply_rc.summary(results)

@@ -1,0 +1,150 @@
+"""``openstack vfio verify``: can the new VF flavors be scheduled now?"""
+
+import logging
+
+from osc_lib import exceptions
+
+from vfioclient.apply import planfile
+from vfioclient import client
+from vfioclient.nova import errors as nova_errors
+from vfioclient.nova import flavor_request
+from vfioclient.rules import findings as findings_mod
+from vfioclient.rules import verify as verify_rules
+from vfioclient.v1 import base
+
+LOG = logging.getLogger(__name__)
+
+# 1.33: string group suffixes; 1.35: root_required (the disabled-compute
+# filter Nova applies); 1.36 is what Nova's scheduler itself uses.
+PLACEMENT_MIN = '1.33'
+PLACEMENT_WANTED = '1.36'
+COMPUTE_MIN = '2.61'  # extra specs in the flavor body
+
+
+def find_nova_flavor(compute, version, name):
+    """The flavor named ``name`` (public or private), or None."""
+    marker = None
+    while True:
+        params = {'is_public': 'None', 'limit': 1000}
+        if marker:
+            params['marker'] = marker
+        body = compute.get('/flavors/detail', version, params=params) or {}
+        page = body.get('flavors') or []
+        for flavor in page:
+            if flavor.get('name') == name:
+                return flavor
+        if len(page) < 1000:
+            return None
+        marker = page[-1]['id']
+
+
+class Verify(base.FindingsLister):
+    """Check that the new VF flavors can be scheduled, and how many fit
+
+    For each flavor, builds the request Nova's scheduler would send to
+    Placement (alias -> one request group per VF with its resource class and
+    traits, group_policy, disabled computes excluded) and asks
+    GET /allocation_candidates with a limit. One row per flavor: hosts that
+    can take it now, total capacity, servers expected by the plan. Exit 0
+    without errors, 2 with (see --fail-on), 1 when it could not run.
+    """
+
+    auth_required = False  # connects itself (clear message without a cloud)
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument(
+            '--from-plan', metavar='<file>',
+            help='Verify every flavor of a plan (its flavors and aliases; '
+                 'only Placement is read).')
+        source.add_argument(
+            '--flavor', metavar='<name>', action='append',
+            help='Verify this Nova flavor (may be repeated); give the '
+                 'aliases it uses with --alias.')
+        parser.add_argument(
+            '--alias', metavar='<json>', action='append', default=[],
+            help='A [pci] alias value from the controllers\' nova.conf (may '
+                 'be repeated; with --flavor).')
+        parser.add_argument(
+            '--limit', metavar='<n>', type=int,
+            default=verify_rules.DEFAULT_LIMIT,
+            help='limit sent with GET /allocation_candidates (default %d, '
+                 'Nova\'s [scheduler] max_placement_results).'
+                 % verify_rules.DEFAULT_LIMIT)
+        parser.add_argument(
+            '--max-allocation-candidates', metavar='<n>', type=int,
+            help='The cloud\'s [placement] max_allocation_candidates, to '
+                 'warn when a flavor produces more candidates.')
+        parser.add_argument(
+            '--devices-only', action='store_true',
+            help='Ask only for the devices (ignore CPU, RAM and disk).')
+        parser.add_argument(
+            '--findings', action='store_true',
+            help='Show the findings instead of one row per flavor.')
+        base.add_cloud_arguments(parser)
+        return parser
+
+    def find(self, parsed_args):
+        if parsed_args.limit < 1:
+            raise exceptions.CommandError('--limit must be at least 1')
+        if parsed_args.from_plan:
+            plan = planfile.load_plan(parsed_args.from_plan)
+            targets = verify_rules.targets_from_plan(plan)
+            try:
+                aliases = verify_rules.aliases_from_plan(plan)
+            except nova_errors.NovaConfigError as e:
+                raise exceptions.CommandError(
+                    'plan %s: its aliases are invalid: %s'
+                    % (parsed_args.from_plan, e))
+        else:
+            try:
+                aliases = flavor_request.aliases_from_lines(
+                    parsed_args.alias)
+            except nova_errors.NovaConfigError as e:
+                raise exceptions.CommandError('--alias: %s' % e)
+            targets = None
+        cloud = base.connect(self.app, parsed_args)
+        found = []
+        rows = []
+        if targets is None:
+            targets = []
+            cmv = cloud.compute.negotiate(COMPUTE_MIN)
+            for name in parsed_args.flavor:
+                flavor = find_nova_flavor(cloud.compute, cmv, name)
+                if flavor is None:
+                    target = verify_rules.Target(name, 0, 0, 0, {})
+                    finding = findings_mod.make(
+                        verify_rules.UNTRANSLATABLE.code, name,
+                        'flavor %s does not exist in Nova' % name)
+                    found.append(finding)
+                    rows.append(verify_rules.failed_row(target, finding))
+                    continue
+                targets.append(verify_rules.target_from_nova(flavor))
+        pmv = cloud.placement.negotiate(PLACEMENT_MIN, PLACEMENT_WANTED)
+        version = client.parse_version(pmv)
+        for target in targets:
+            request, problem = verify_rules.translate(
+                target, aliases,
+                include_flavor_resources=not parsed_args.devices_only)
+            if problem is not None:
+                found.append(problem)
+                rows.append(verify_rules.failed_row(target, problem))
+                continue
+            body = cloud.placement.get(
+                '/allocation_candidates', pmv,
+                params=request.query(version, limit=parsed_args.limit))
+            row, more = verify_rules.analyse(
+                target, request, body, limit=parsed_args.limit,
+                max_allocation_candidates=(
+                    parsed_args.max_allocation_candidates))
+            rows.append(row)
+            found.extend(more)
+        self._rows = rows
+        return found
+
+    def take_action(self, parsed_args):
+        columns, data = super().take_action(parsed_args)
+        if parsed_args.findings:
+            return columns, data
+        return verify_rules.COLUMNS, [r.row() for r in self._rows]
