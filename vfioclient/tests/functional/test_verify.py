@@ -9,7 +9,6 @@ import uuid
 from vfioclient.apply import planfile
 from vfioclient.nova import providers as nova_providers
 from vfioclient.tests.functional import base
-from vfioclient.tests.functional import test_resource_class
 
 A40 = 'CUSTOM_NVIDIA_A40_2Q'
 A16 = 'CUSTOM_NVIDIA_A16_4Q'

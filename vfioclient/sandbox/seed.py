@@ -1,0 +1,249 @@
+"""Write an estate (:mod:`vfioclient.sandbox.estates`) into the sandbox.
+
+* Placement data through Placement's REST API (keystoneauth session, admin
+  token, microversion 1.39), one request at a time: Placement runs on
+  SQLite, and serial writes never hit "database is locked" (a locked or
+  generation-conflict answer is retried anyway).
+* Nova data through :mod:`vfioclient.sandbox.nova_db` (Nova's own objects,
+  in a child process), run at the same time as the Placement writes.
+
+Both halves are get-or-compare-then-write on ids derived with uuid5, so
+seeding again changes nothing and duplicates nothing.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from vfioclient.sandbox import config
+from vfioclient.sandbox import estates
+
+PLACEMENT_HEADERS = {'OpenStack-API-Version': 'placement 1.39'}
+INV_FIELDS = ('total', 'reserved', 'min_unit', 'max_unit', 'step_size',
+              'allocation_ratio')
+
+
+class SeedError(Exception):
+    pass
+
+
+def admin_session(ports, password, project='admin', user='admin'):
+    from keystoneauth1.identity import v3
+    from keystoneauth1 import session
+    auth = v3.Password(auth_url=config.url('keystone', ports),
+                       username=user, password=password,
+                       project_name=project, user_domain_name='Default',
+                       project_domain_name='Default')
+    return session.Session(auth=auth)
+
+
+class Placement:
+    """Tiny Placement REST client that counts what it did."""
+
+    def __init__(self, sess, base):
+        self.sess = sess
+        self.base = base.rstrip('/')
+        self.requests = 0
+        self.stats = {}
+
+    def count(self, what):
+        self.stats[what] = self.stats.get(what, 0) + 1
+
+    def call(self, method, path, body=None, ok=(200, 201, 204)):
+        for attempt in range(8):
+            self.requests += 1
+            kw = {'headers': dict(PLACEMENT_HEADERS), 'raise_exc': False}
+            if body is not None:
+                kw['json'] = body
+            r = self.sess.request(self.base + path, method, **kw)
+            if r.status_code in ok:
+                return r.json() if r.content else None
+            text = r.text or ''
+            if r.status_code >= 500 and 'locked' in text:
+                time.sleep(0.1 * (attempt + 1))
+                continue
+            raise SeedError('%s %s -> %s: %s' % (method, path,
+                                                 r.status_code, text[:500]))
+        raise SeedError('%s %s: database stayed locked' % (method, path))
+
+    # -- writes --------------------------------------------------------------
+    def ensure_resource_class(self, name):
+        self.call('PUT', '/resource_classes/%s' % name)
+
+    def ensure_trait(self, name):
+        self.call('PUT', '/traits/%s' % name)
+
+    def existing_providers(self):
+        body = self.call('GET', '/resource_providers')
+        return {rp['uuid']: rp for rp in body['resource_providers']}
+
+    def ensure_provider(self, p, existing):
+        cur = existing.get(p.uuid)
+        if cur is None:
+            body = {'uuid': p.uuid, 'name': p.name}
+            if p.parent_uuid:
+                body['parent_provider_uuid'] = p.parent_uuid
+            rp = self.call('POST', '/resource_providers', body)
+            self.count('providers_created')
+            return rp['generation'], True
+        if (cur['name'] != p.name
+                or cur.get('parent_provider_uuid') != p.parent_uuid):
+            body = {'name': p.name}
+            if p.parent_uuid:
+                body['parent_provider_uuid'] = p.parent_uuid
+            rp = self.call('PUT', '/resource_providers/%s' % p.uuid, body)
+            self.count('providers_updated')
+            return rp['generation'], False
+        self.count('providers_unchanged')
+        return cur['generation'], False
+
+    def ensure_inventories(self, p, generation, new):
+        path = '/resource_providers/%s/inventories' % p.uuid
+        want = {rc: {k: inv[k] for k in INV_FIELDS}
+                for rc, inv in p.inventories.items()}
+        if not new:
+            cur = self.call('GET', path)
+            generation = cur['resource_provider_generation']
+            have = {rc: {k: inv[k] for k in INV_FIELDS}
+                    for rc, inv in cur['inventories'].items()}
+            if have == want:
+                self.count('inventories_unchanged')
+                return generation
+        body = self.call('PUT', path, {
+            'resource_provider_generation': generation,
+            'inventories': want})
+        self.count('inventories_written')
+        return body['resource_provider_generation']
+
+    def ensure_traits(self, p, generation, new):
+        path = '/resource_providers/%s/traits' % p.uuid
+        want = sorted(set(p.traits))
+        if not new:
+            cur = self.call('GET', path)
+            generation = cur['resource_provider_generation']
+            if sorted(cur['traits']) == want:
+                self.count('traits_unchanged')
+                return generation
+        body = self.call('PUT', path, {
+            'resource_provider_generation': generation, 'traits': want})
+        self.count('traits_written')
+        return body['resource_provider_generation']
+
+    def ensure_allocation(self, consumer, project_id, user_id):
+        path = '/allocations/%s' % consumer.uuid
+        cur = self.call('GET', path)
+        have = {rp: a['resources']
+                for rp, a in (cur.get('allocations') or {}).items()}
+        if have == consumer.allocations:
+            self.count('allocations_unchanged')
+            return
+        self.call('PUT', path, {
+            'allocations': {rp: {'resources': res}
+                            for rp, res in consumer.allocations.items()},
+            'project_id': project_id, 'user_id': user_id,
+            'consumer_type': 'INSTANCE',
+            'consumer_generation': cur.get('consumer_generation')})
+        self.count('allocations_written')
+
+
+def seed_placement(placement, estate, project_id, user_id):
+    for rc in estate.resource_classes:
+        placement.ensure_resource_class(rc)
+    for t in estate.custom_traits:
+        placement.ensure_trait(t)
+    existing = placement.existing_providers()
+    # roots first: a child needs its parent
+    for p in sorted(estate.providers, key=lambda p: p.kind != 'root'):
+        gen, new = placement.ensure_provider(p, existing)
+        gen = placement.ensure_inventories(p, gen, new)
+        placement.ensure_traits(p, gen, new)
+    for c in estate.consumers:
+        placement.ensure_allocation(c, project_id, user_id)
+    return dict(placement.stats, requests=placement.requests)
+
+
+def nova_plan(estate, project_id, user_id):
+    usage = estate.usage()
+    hosts = []
+    for i, h in enumerate(estate.hosts):
+        if not h.in_nova:
+            continue
+        used = usage.get(h.uuid, {})
+        running = sum(1 for c in estate.servers if c.host == h.name)
+        hosts.append({
+            'host': h.name, 'hypervisor_hostname': h.hypervisor_hostname,
+            'uuid': h.uuid, 'vcpus': h.vcpus, 'memory_mb': h.memory_mb,
+            'disk_gb': h.disk_gb, 'vcpus_used': used.get('VCPU', 0),
+            'memory_mb_used': used.get('MEMORY_MB', 0) + 512,
+            'disk_gb_used': used.get('DISK_GB', 0),
+            'running_vms': running,
+            'host_ip': '192.0.2.%d' % (1 + i % 250)})
+    hostnames = {h.name: h.hypervisor_hostname for h in estate.hosts}
+    return {
+        'project_id': project_id, 'user_id': user_id,
+        'controller': 'sandbox-controller',
+        'hosts': hosts,
+        'flavors': [{'name': f.name, 'flavorid': f.flavorid,
+                     'vcpus': f.vcpus, 'memory_mb': f.ram,
+                     'root_gb': f.disk, 'extra_specs': f.extra_specs}
+                    for f in estate.flavors],
+        'servers': [{'uuid': c.uuid, 'name': c.name, 'host': c.host,
+                     'node': hostnames[c.host], 'flavor': c.flavor}
+                    for c in estate.servers],
+    }
+
+
+def keystone_ids(sess, ports, project, user):
+    ks = config.url('keystone', ports)
+    p = sess.get(ks + '/projects', params={'name': project}).json()
+    u = sess.get(ks + '/users', params={'name': user}).json()
+    if not p['projects'] or not u['users']:
+        raise SeedError('project/user %s/%s missing in Keystone; run '
+                        '`vfio-sandbox up` again' % (project, user))
+    return p['projects'][0]['id'], u['users'][0]['id']
+
+
+def seed(layout, ports, admin_password, estate, python=None):
+    """Seed ``estate``; returns a summary dict (counts and timings)."""
+    t0 = time.monotonic()
+    sess = admin_session(ports, admin_password)
+    project_id, user_id = keystone_ids(sess, ports, estates.DEMO_PROJECT,
+                                       estates.DEMO_USER)
+    plan_path = layout.path('seed', '%s-nova-plan.json' % estate.name)
+    with open(plan_path, 'w') as f:
+        json.dump(nova_plan(estate, project_id, user_id), f, indent=1)
+    log_path = layout.log('seed-nova')
+    with open(log_path, 'ab') as log:
+        nova = subprocess.Popen(
+            [python or sys.executable, '-m', 'vfioclient.sandbox.nova_db',
+             '--config-file', layout.nova_conf, plan_path],
+            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
+            cwd=layout.state)
+    try:
+        placement = Placement(sess, config.url('placement', ports))
+        p_stats = seed_placement(placement, estate, project_id, user_id)
+        t_placement = time.monotonic() - t0
+    finally:
+        out, _ = nova.communicate()
+    if nova.returncode != 0:
+        from vfioclient.sandbox import runner
+        raise SeedError('seeding Nova failed (exit %s); %s:\n%s'
+                        % (nova.returncode, log_path,
+                           runner.tail(log_path)))
+    n_stats = json.loads(out.decode().strip().splitlines()[-1])
+    expected = estate.expected()
+    exp_path = layout.path('seed', '%s.json' % estate.name)
+    with open(exp_path, 'w') as f:
+        json.dump(expected, f, indent=1, sort_keys=True)
+    return {'estate': estate.name, 'placement': p_stats, 'nova': n_stats,
+            'expected': exp_path,
+            'seconds': round(time.monotonic() - t0, 1),
+            'placement_seconds': round(t_placement, 1)}
+
+
+def load_expected(state_dir, name='small'):
+    """The expected contents recorded by the last ``seed`` of ``name``."""
+    with open(os.path.join(state_dir, 'seed', '%s.json' % name)) as f:
+        return json.load(f)
