@@ -6,15 +6,12 @@ printing each command before its output, and always brings the sandbox
 down again (``--keep`` leaves it running).  Exits non-zero if any step
 fails.
 
-Commands whose ``openstack vfio`` entry point does not load yet are
-skipped with a note, so the demo grows as issues land.  Still to add
-(their arguments are not settled yet), in this order after ``audit``::
-
-    openstack vfio plan
-    openstack vfio resource class create ...
-    openstack vfio flavor create ...
-    openstack vfio verify
-    # plus the runbook for resize/migrate (no compute service here)
+The whole flow: audit (with a saved snapshot), host reports of the GPU
+hosts (fake sysfs trees consistent with the estate), plan and runbook,
+config check of the generated lines, the boot-time script, resource class
+and flavor creation (dry run, real, and again to show idempotence), and
+verify.  Server moves need a compute service, which the sandbox does not
+run; the runbook shows them.
 """
 
 import argparse
@@ -28,6 +25,7 @@ import tempfile
 import time
 
 from vfioclient.sandbox import config
+from vfioclient.sandbox import hosts
 
 BIN = os.path.dirname(sys.executable)
 
@@ -54,19 +52,6 @@ alias = {"name": "nvidia-a40-2q", "resource_class": \
 [filter_scheduler]
 pci_in_placement = True
 """
-
-
-def vfio_command_available(name):
-    """True if the ``openstack vfio`` entry point ``name`` loads."""
-    from importlib import metadata
-    for ep in metadata.entry_points(group='openstack.vfio.v1'):
-        if ep.name == name:
-            try:
-                ep.load()
-                return True
-            except Exception:
-                return False
-    return False
 
 
 class Demo:
@@ -121,41 +106,97 @@ class Demo:
         else:
             self.skip('openstack resource provider list',
                       'osc-placement is not installed')
-        # the audit of the seeded estate: it finds the planted trouble and
-        # exits 2 (error findings), which is what the demo expects
-        if vfio_command_available('vfio_audit'):
-            self.openstack('vfio', 'audit', ok=(2,))
-        else:
-            self.skip('openstack vfio audit', 'not available yet')
         demo = self.layout.path('demo')
         os.makedirs(demo, exist_ok=True)
-        # config check: the legacy and the target nova.conf
-        if vfio_command_available('vfio_config_check'):
-            legacy = os.path.join(demo, 'nova-legacy.conf')
-            target = os.path.join(demo, 'nova-target.conf')
-            with open(legacy, 'w') as f:
-                f.write(LEGACY_NOVA_CONF)
-            with open(target, 'w') as f:
-                f.write(TARGET_NOVA_CONF)
-            self.openstack('vfio', 'config', 'check', legacy)
-            self.openstack('vfio', 'config', 'check', target)
-        else:
-            self.skip('openstack vfio config check', 'not available yet')
-        # host report on a bundled fake sysfs tree
-        if (vfio_command_available('vfio_host_report') and
-                importlib.util.find_spec('vfioclient.tests.fixtures.sysfs')):
-            tree = os.path.join(demo, 'sysfs-a40')
-            self.run([sys.executable, '-m', 'vfioclient.tests.fixtures.sysfs',
-                      '--preset', 'a40', tree],
-                     title='python -m vfioclient.tests.fixtures.sysfs '
-                           '--preset a40 %s' % tree)
-            self.openstack('vfio', 'host', 'report', '--sysfs-root', tree)
-        else:
-            self.skip('openstack vfio host report', 'not available yet')
-        for words in ('plan', 'resource class create', 'flavor create',
-                      'verify'):
-            self.skip('openstack vfio %s' % words,
-                      'not wired into the demo yet')
+        snapshot = os.path.join(demo, 'estate.json')
+        plan = os.path.join(demo, 'plan.json')
+        runbook = os.path.join(demo, 'runbook.md')
+        # 1. The audit of the seeded estate: it finds the planted trouble and
+        # exits 2 (error findings), which is what the demo expects.
+        self.openstack('vfio', 'audit', '--save-snapshot', snapshot,
+                       ok=(2,))
+        self.openstack('vfio', 'audit', '--summary', '--from-snapshot',
+                       snapshot)
+        # 2. What each GPU host really has: fake sysfs trees consistent with
+        # the estate (the sandbox has no GPUs), read by the real command.
+        print('\n# writing fake sysfs trees of the GPU hosts', flush=True)
+        trees = hosts.write_trees('small', os.path.join(demo, 'sysfs'))
+        reports = []
+        for hostname, tree in sorted(trees.items()):
+            report = os.path.join(demo, 'host-%s.json' % hostname)
+            self.openstack('vfio', 'host', 'report', '--sysfs-root', tree,
+                           '--hostname', hostname, '-f', 'value')
+            self.capture(['vfio', 'host', 'report', '--sysfs-root', tree,
+                          '--hostname', hostname, '-f', 'json'], report)
+            reports += ['--host-report', report]
+        # 3. The plan, as JSON for the apply commands and as a runbook.
+        self.openstack('vfio', 'plan', '--from-snapshot', snapshot,
+                       *reports, '--output', plan)
+        self.capture(['vfio', 'plan', '--from-snapshot', snapshot]
+                     + reports + ['-f', 'markdown'], runbook)
+        print('\n# runbook written to %s (first lines):' % runbook)
+        with open(runbook) as f:
+            print(''.join(f.readlines()[:25]), flush=True)
+        # 4. The config the plan generates passes the lint; so does the
+        # target example, while the legacy one shows what to remove.
+        legacy = os.path.join(demo, 'nova-legacy.conf')
+        target = os.path.join(demo, 'nova-target.conf')
+        with open(legacy, 'w') as f:
+            f.write(LEGACY_NOVA_CONF)
+        with open(target, 'w') as f:
+            f.write(TARGET_NOVA_CONF)
+        self.openstack('vfio', 'config', 'check', legacy, ok=(0, 2))
+        self.openstack('vfio', 'config', 'check', target)
+        for index, conf in enumerate(self.plan_confs(plan)):
+            path = os.path.join(demo, 'nova-plan-%d.conf' % index)
+            with open(path, 'w') as f:
+                f.write(conf)
+            self.openstack('vfio', 'config', 'check', '--fail-on',
+                           'warning', path)
+        # 5. Boot-time VF type setup for a converted host.
+        self.openstack('vfio', 'host', 'script', '--vgpu-type',
+                       'NVIDIA A40-2Q', '--gpu', '0000:41:00.0')
+        # 6. Apply: dry run, for real, and again (idempotent).
+        self.openstack('vfio', 'resource', 'class', 'create',
+                       '--from-plan', plan, '--dry-run')
+        self.openstack('vfio', 'resource', 'class', 'create',
+                       '--from-plan', plan)
+        self.openstack('vfio', 'flavor', 'create', '--from-plan', plan,
+                       '--dry-run', '-c', 'name', '-c', 'action', '-c',
+                       'extra_specs')
+        self.openstack('vfio', 'flavor', 'create', '--from-plan', plan,
+                       '-c', 'name', '-c', 'action', '-c', 'alias_line')
+        self.openstack('vfio', 'flavor', 'create', '--from-plan', plan,
+                       '-c', 'name', '-c', 'action')
+        # 7. Prove the new flavors schedule on the VFs Placement has.
+        self.openstack('vfio', 'verify', '--from-plan', plan)
+        print('\n# server moves (resize/migrate) need a compute service, '
+              'which the sandbox does not run: follow the runbook\'s '
+              'per-host steps on a real cloud.', flush=True)
+
+    def capture(self, args, path):
+        """Run ``openstack args`` quietly, its stdout into ``path``."""
+        argv = [os.path.join(BIN, 'openstack')] + list(args)
+        with open(path, 'w') as out:
+            r = subprocess.run(argv, env=self.env, stdout=out,
+                               stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            self.failures.append('openstack %s > %s' % (' '.join(args),
+                                                        path))
+
+    @staticmethod
+    def plan_confs(plan_path):
+        """The nova.conf snippets the plan generates (computes and
+        controllers)."""
+        import json
+        with open(plan_path) as f:
+            plan = json.load(f)
+        confs = [h['nova_conf'] for h in plan.get('hosts', ())
+                 if h.get('nova_conf')]
+        controllers = plan.get('controllers', {}).get('nova_conf')
+        if controllers:
+            confs.append(controllers)
+        return confs
 
 
 def main(argv=None):
