@@ -118,6 +118,12 @@ def device_amounts(request):
     return amounts
 
 
+def host_amounts(request):
+    """``{rc: amount per server}`` the compute node itself must supply."""
+    return {rc: n for rc, n in request.unnumbered.resources.items()
+            if rc in BASE_RESOURCES}
+
+
 def estimate_candidates(providers_per_host, devices, isolate=False):
     """Allocation requests Placement builds for one host whose
     ``providers_per_host`` providers each can serve a device, for a flavor
@@ -191,6 +197,16 @@ def analyse(target, request, body, limit=DEFAULT_LIMIT,
                 free += max(0, int(res.get('capacity', 0))
                             - int(res.get('used', 0)))
             fits.append(free // amount if amount else 0)
+        # The compute node's own resources (VCPU, MEMORY_MB, DISK_GB of the
+        # unnumbered group) bound how many servers fit as much as devices.
+        root_resources = ((summaries.get(root) or {}).get('resources')
+                          or {})
+        for rc, amount in host_amounts(request).items():
+            res = root_resources.get(rc)
+            if res is not None and amount:
+                free = max(0, int(res.get('capacity', 0))
+                           - int(res.get('used', 0)))
+                fits.append(free // amount)
         capacity += min(fits) if fits else 0
         for rc, amount in amounts.items():
             worst_estimate += estimate_candidates(

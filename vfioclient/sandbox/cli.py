@@ -2,7 +2,7 @@
 
     vfio-sandbox up [--state-dir DIR] [--base-port N]
     vfio-sandbox status [--json]
-    vfio-sandbox seed --estate {small,large} [--hosts N]
+    vfio-sandbox seed --estate {small,legacy,converted,large} [--hosts N]
     vfio-sandbox env                # export lines for the openstack CLI
     vfio-sandbox estate NAME        # the estate's expected contents (JSON)
     vfio-sandbox down

@@ -414,7 +414,46 @@ def large(hosts=50):
     return e
 
 
-ESTATES = {'small': small, 'large': large}
+def legacy():
+    """A healthy, purely legacy estate: nothing wrong, everything to move.
+
+    A T4 host (mdev on the PF) and an A40 host (one provider per VF), their
+    flavors and servers; no trouble at all.
+    """
+    e = Estate('legacy')
+    for f in FLAVORS[:2]:
+        e.add_flavor(f)
+    t4 = e.add_host(Host('t4-01', gpu='1x T4, mdev nvidia-230'))
+    t4_gpu = e.add_pgpu(t4, '0000:3b:00.0', T4_TYPE['per_pf'])
+    for i in range(2):
+        e.add_server('vgpu-t4-%d' % (i + 1), t4, 'vgpu.t4-1q',
+                     device=t4_gpu)
+    a1 = e.add_host(Host('a40-01', gpu='1x A40, mdev nvidia-558 on VFs'))
+    vfs = [e.add_pgpu(a1, vf, 1, pf='0000:41:00.0')
+           for vf in vf_addresses('0000:41:00.0', 8)]
+    for i in range(3):
+        e.add_server('vgpu-a40-%d' % (i + 1), a1, 'vgpu.a40-2q',
+                     device=vfs[i])
+    return e
+
+
+def converted():
+    """A healthy, fully converted estate: VFs in Placement, VF flavors."""
+    e = Estate('converted')
+    e.add_flavor(FLAVORS[3])
+    for n in (1, 2):
+        h = e.add_host(Host('a40-%02d' % n, gpu='1x A40, 8 VFs'))
+        pci = e.add_pci(h, '0000:41:00.0', 8)
+        for i in range(n):
+            e.add_server('vf-a40-%d-%d' % (n, i + 1), h, 'vf.a40-2q',
+                         device=pci)
+        e.trouble['converted_hosts'].append(
+            {'host': h.name, 'providers': [pci.name]})
+    return e
+
+
+ESTATES = {'small': small, 'large': large, 'legacy': legacy,
+           'converted': converted}
 
 
 def get(name, hosts=None):

@@ -165,3 +165,18 @@ class TestLarge(testtools.TestCase):
         self.assertEqual(50, len(estates.get('large').hosts))
         self.assertRaises(ValueError, estates.large, 0)
         self.assertRaises(KeyError, estates.get, 'nope')
+
+
+class TestHealthyEstates(testtools.TestCase):
+
+    def test_legacy_and_converted_have_no_trouble(self):
+        for name in ('legacy', 'converted'):
+            expected = estates.get(name).expected()
+            self.assertEqual([], [k for k, v in expected['trouble'].items()
+                                  if v and k != 'converted_hosts'], name)
+        legacy = estates.get('legacy').expected()
+        self.assertEqual(5, len(legacy['servers']))
+        self.assertEqual(set(), {p['kind'] for p in
+                                 legacy['providers'].values()} & {'pci'})
+        converted = estates.get('converted').expected()
+        self.assertEqual({'vf.a40-2q'}, set(converted['flavors']))

@@ -1,0 +1,157 @@
+"""``openstack vfio audit`` against real Keystone, Placement and Nova API.
+
+Three estates seeded the way Nova's libvirt driver leaves them: the
+``small`` one (half converted, with every trouble case), a purely legacy
+healthy one and a fully converted healthy one.  Findings are asserted by
+code and subject; healthy estates give no warning.
+"""
+
+import json
+
+from vfioclient.sandbox import estates
+from vfioclient.tests.functional import sandbox
+
+CONTROLLER_CONF = """\
+[pci]
+alias = {"name": "%s", "device_type": "type-VF", \
+"resource_class": "%s"}
+
+[filter_scheduler]
+pci_in_placement = True
+""" % (estates.PCI_ALIAS, estates.A40_VF_RC)
+
+
+def by_code(rows):
+    found = {}
+    for row in rows:
+        found.setdefault(row['code'], []).append(row)
+    return found
+
+
+def provider_subject(expected, name):
+    return 'provider %s (%s)' % (name, expected['providers'][name]['uuid'])
+
+
+def server_subject(expected, name):
+    return 'server %s (%s)' % (name, expected['servers'][name]['id'])
+
+
+class TestAuditSmallEstate(sandbox.SandboxTestCase):
+
+    ESTATE = 'small'
+
+    def test_findings_snapshot_and_summary(self):
+        expected = estates.get('small').expected()
+        snapshot = self.tmp_path('estate.json')
+        r = self.osc('vfio', 'audit', '--save-snapshot', snapshot, ok=(2,))
+        found = by_code(r.json)
+
+        # Trouble planted in the estate, each by code and subject.
+        stale = {s['reason']: s for s in
+                 expected['trouble']['stale_pgpu_providers']}
+        gone = stale['compute-service-gone']['provider']
+        self.assertEqual([provider_subject(expected, gone)],
+                         [f['subject'] for f in found['VFIO-A104']])
+        orphans = [o['consumer'] for o in
+                   expected['trouble']['orphan_allocations']]
+        self.assertEqual(['consumer %s' % c for c in orphans],
+                         [f['subject'] for f in found['VFIO-A106']])
+        misplaced = expected['trouble']['misplaced_servers'][0]
+        self.assertEqual([server_subject(expected, 'vgpu-misplaced-1')],
+                         [f['subject'] for f in found['VFIO-A107']])
+        self.assertIn(misplaced['allocated_on'],
+                      found['VFIO-A107'][0]['message'])
+        mixed = expected['trouble']['mixed_pfs'][0]
+        self.assertEqual(['gpu %s on a40-04.sandbox.test' % mixed['pf']],
+                         [f['subject'] for f in found['VFIO-A108']])
+        # Every server holding a legacy vGPU is listed, and only those.
+        legacy_servers = sorted(
+            server_subject(expected, name)
+            for name, s in expected['servers'].items()
+            if not expected['flavors'][s['flavor']]['extra_specs'].get(
+                'pci_passthrough:alias'))
+        self.assertEqual(legacy_servers,
+                         sorted(f['subject'] for f in found['VFIO-A103']))
+        self.assertEqual(
+            ['flavor %s (%s)' % (name, f['id'])
+             for name, f in sorted(expected['flavors'].items())
+             if 'pci_passthrough:alias' not in f['extra_specs']],
+            sorted(f['subject'] for f in found['VFIO-A102']))
+        # Nothing else is reported as a problem.
+        self.assertEqual(
+            {'VFIO-A101', 'VFIO-A102', 'VFIO-A103', 'VFIO-A104',
+             'VFIO-A106', 'VFIO-A107', 'VFIO-A108', 'VFIO-A117'},
+            set(found))
+
+        # Offline from the snapshot: the same output, byte for byte, and the
+        # snapshot is private.
+        import os
+        import stat
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(snapshot).st_mode))
+        live = self.osc('vfio', 'audit', ok=(2,)).stdout
+        offline = self.osc('vfio', 'audit', '--from-snapshot', snapshot,
+                           ok=(2,)).stdout
+        self.assertEqual(live, offline)
+        with open(snapshot) as f:
+            doc = json.load(f)
+        self.assertEqual({'placement': '1.39', 'compute': '2.61'},
+                         doc['microversions'])
+        self.assertEqual(len(expected['providers']), len(doc['providers']))
+
+        summary = {row['host']: row for row in self.osc(
+            'vfio', 'audit', '--summary', '--from-snapshot', snapshot).json}
+        self.assertEqual(8, summary['a40-01.sandbox.test'][
+            'legacy_vgpu_total'])
+        self.assertEqual({estates.A40_VF_RC: 8},
+                         summary['a40-03.sandbox.test']['vf_total'])
+        self.assertEqual(3, summary['t4-01.sandbox.test']['servers_to_move'])
+
+    def test_host_reports_and_nova_conf(self):
+        # With the controllers' alias config the flavor's alias is mapped to
+        # its resource class: no "aliases unknown" note, no false finding.
+        conf = self.tmp_path('controller.conf')
+        with open(conf, 'w') as f:
+            f.write(CONTROLLER_CONF)
+        r = self.osc('vfio', 'audit', '--nova-conf', 'controller=%s' % conf,
+                     ok=(2,))
+        found = by_code(r.json)
+        self.assertNotIn('VFIO-A117', found)
+        self.assertNotIn('VFIO-A111', found)
+        self.assertNotIn('VFIO-A112', found)
+
+
+class TestAuditLegacyEstate(sandbox.SandboxTestCase):
+
+    ESTATE = 'legacy'
+
+    def test_every_legacy_object_found_and_nothing_wrong(self):
+        expected = estates.get('legacy').expected()
+        r = self.osc('vfio', 'audit', ok=(0,))
+        found = by_code(r.json)
+        self.assertEqual({'VFIO-A101', 'VFIO-A102', 'VFIO-A103'},
+                         set(found))
+        self.assertEqual(
+            sorted(server_subject(expected, n)
+                   for n in expected['servers']),
+            sorted(f['subject'] for f in found['VFIO-A103']))
+        self.assertEqual(['host a40-01.sandbox.test',
+                          'host t4-01.sandbox.test'],
+                         sorted(f['subject'] for f in found['VFIO-A101']))
+        self.assertNotIn('warning', {f['severity'] for f in r.json})
+
+
+class TestAuditConvertedEstate(sandbox.SandboxTestCase):
+
+    ESTATE = 'converted'
+
+    def test_clean(self):
+        conf = self.tmp_path('controller.conf')
+        with open(conf, 'w') as f:
+            f.write(CONTROLLER_CONF)
+        r = self.osc('vfio', 'audit', '--nova-conf', 'controller=%s' % conf,
+                     '--fail-on', 'warning', ok=(0,))
+        self.assertEqual([], r.json)
+        summary = {row['host']: row for row in self.osc(
+            'vfio', 'audit', '--summary').json}
+        self.assertEqual({estates.A40_VF_RC: 2},
+                         summary['a40-02.sandbox.test']['vf_used'])
