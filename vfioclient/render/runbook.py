@@ -295,8 +295,8 @@ def _phase_host(number, host, plan_file):
             'Verify:', '',
             _code('\n'.join([
                 'openstack vfio host report -f json > %s.json' % host.host,
-                'openstack vfio config check --nova-conf '
-                '/etc/nova/nova.conf --host-report %s.json' % host.host,
+                'openstack vfio config check --host-report %s.json '
+                '--fail-on warning /etc/nova/nova.conf' % host.host,
                 'openstack resource provider list --name %s' % (
                     host.gpus[0].provider_after.name if host.gpus else
                     host.host),

@@ -28,7 +28,7 @@ COMPUTE_NEEDED_RELEASE = '2025.1 (Epoxy)'
 WIDE_TREE_CHILDREN = 8
 
 PLACEMENT_TUNING = (
-    'set in placement.conf: [placement] max_allocation_candidates = 100000, '
+    'Set in placement.conf: [placement] max_allocation_candidates = 100000, '
     '[placement] allocation_candidates_generation_strategy = breadth-first '
     '(placement >= 13.0.0, or 10.0.1/11.0.1/12.0.1 backports) and '
     '[workarounds] optimize_for_wide_provider_trees = True (placement >= '

@@ -12,11 +12,20 @@ config check of the generated lines, the boot-time script, resource class
 and flavor creation (dry run, real, and again to show idempotence), and
 verify.  Server moves need a compute service, which the sandbox does not
 run; the runbook shows them.
+
+``--transcript FILE`` also writes everything the demo prints (the
+commands' stdout and stderr included) to FILE, with what changes from run
+to run replaced by stable placeholders (the state directory by
+``$SANDBOX``, its ``demo`` directory by ``$DEMO``, durations, ports, pids,
+timestamps, checksums and Keystone ids), so that regenerating it gives a
+diff only when the behaviour changed.  The documentation includes it
+(``doc/source/user/transcript.txt``).
 """
 
 import argparse
 import importlib.util
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -54,9 +63,73 @@ pci_in_placement = True
 """
 
 
+class Transcript:
+    """A copy of everything written to stdout, saved normalised.
+
+    Installed as ``sys.stdout`` for the run; the commands' output is piped
+    through it (see ``Demo.run``), so the file holds exactly what the
+    terminal showed, minus what differs between two runs.
+    """
+
+    # (pattern, replacement), applied in order after the paths.
+    RULES = (
+        # a command's footer: "(12.3 s, exit 0)" -> "(exit 0)"
+        (re.compile(r'\(\d+(?:\.\d+)? s, exit (\d+)\)'), r'(exit \1)'),
+        (re.compile(r'\b\d+\.\d+ s\b'), 'N s'),
+        (re.compile(r'"(\w*seconds)": \d+(?:\.\d+)?'), r'"\1": N'),
+        (re.compile(r'127\.0\.0\.1:\d+'), '127.0.0.1:PORT'),
+        (re.compile(r'\bpid \d+'), 'pid PID'),
+        (re.compile(r'\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?'
+                    r'(?:Z|[+-]\d\d:\d\d)?'), 'YYYY-MM-DDTHH:MM:SSZ'),
+        (re.compile(r'\b[0-9a-f]{64}\b'), '<sha256>'),
+        # Keystone ids (project, user): same width, so tables stay aligned
+        (re.compile(r'\b[0-9a-f]{32}\b'), '<keystone-id>'.ljust(32)),
+    )
+
+    def __init__(self, path, state, stream):
+        self.path = path
+        self.stream = stream
+        self.parts = []
+        paths = []
+        for base in {state, os.path.realpath(state)}:
+            paths += [(os.path.join(base, 'demo'), '$DEMO'),
+                      (base, '$SANDBOX')]
+        # longest first, so $DEMO wins over $SANDBOX/demo
+        self.paths = sorted(paths, key=lambda p: -len(p[0]))
+
+    def write(self, text):
+        self.parts.append(text)
+        return self.stream.write(text)
+
+    def flush(self):
+        self.stream.flush()
+
+    def isatty(self):
+        return False
+
+    def normalise(self, text):
+        for path, placeholder in self.paths:
+            text = text.replace(path, placeholder)
+        for pattern, replacement in self.RULES:
+            text = pattern.sub(replacement, text)
+        return '\n'.join(line.rstrip() for line in text.split('\n'))
+
+    def save(self):
+        header = ('# Transcript of "python -m vfioclient.sandbox.demo", '
+                  'regenerated with --transcript.\n'
+                  '# $SANDBOX is the sandbox state directory, $DEMO is '
+                  '$SANDBOX/demo; durations,\n'
+                  '# ports, pids, timestamps, checksums and Keystone ids '
+                  'are replaced by placeholders.\n')
+        text = header + self.normalise(''.join(self.parts))
+        with open(self.path, 'w') as f:
+            f.write(text.rstrip('\n') + '\n')
+
+
 class Demo:
-    def __init__(self, state):
+    def __init__(self, state, transcript=None):
         self.state = state
+        self.transcript = transcript
         self.layout = config.Layout(state)
         self.failures = []
         self.env = {k: v for k, v in os.environ.items()
@@ -68,23 +141,36 @@ class Demo:
         shown = ' '.join(shlex.quote(a) for a in argv)
         print('\n$ %s' % (title or shown), flush=True)
         t0 = time.monotonic()
-        r = subprocess.run(argv, env=self.env, stdin=subprocess.DEVNULL)
-        print('  (%.1f s, exit %d)' % (time.monotonic() - t0, r.returncode),
+        if self.transcript is None:
+            rc = subprocess.run(argv, env=self.env,
+                                stdin=subprocess.DEVNULL).returncode
+        else:
+            # through sys.stdout (the transcript), line by line
+            with subprocess.Popen(argv, env=self.env,
+                                  stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT,
+                                  text=True, errors='replace') as proc:
+                for line in proc.stdout:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+            rc = proc.returncode
+        print('  (%.1f s, exit %d)' % (time.monotonic() - t0, rc),
               flush=True)
-        if check and r.returncode not in ok:
+        if check and rc not in ok:
             self.failures.append(title or shown)
-        return r.returncode
+        return rc
 
     def sandbox(self, *args):
         exe = os.path.join(BIN, 'vfio-sandbox')
         base = ([exe] if os.path.exists(exe) else
                 [sys.executable, '-m', 'vfioclient.sandbox.cli'])
         return self.run(base + ['--state-dir', self.state] + list(args),
-                        title='vfio-sandbox ' + ' '.join(args))
+                        title='vfio-sandbox ' + _join(args))
 
     def openstack(self, *args, check=True, ok=(0,)):
         return self.run([os.path.join(BIN, 'openstack')] + list(args),
-                        title='openstack ' + ' '.join(args), check=check,
+                        title='openstack ' + _join(args), check=check,
                         ok=ok)
 
     def skip(self, what, why):
@@ -138,7 +224,8 @@ class Demo:
         with open(runbook) as f:
             print(''.join(f.readlines()[:25]), flush=True)
         # 4. The config the plan generates passes the lint; so does the
-        # target example, while the legacy one shows what to remove.
+        # target example; the legacy one is valid too (the plan lists what
+        # to remove from it).
         legacy = os.path.join(demo, 'nova-legacy.conf')
         target = os.path.join(demo, 'nova-target.conf')
         with open(legacy, 'w') as f:
@@ -179,7 +266,13 @@ class Demo:
         argv = [os.path.join(BIN, 'openstack')] + list(args)
         with open(path, 'w') as out:
             r = subprocess.run(argv, env=self.env, stdout=out,
-                               stdin=subprocess.DEVNULL)
+                               stdin=subprocess.DEVNULL,
+                               stderr=(None if self.transcript is None
+                                       else subprocess.PIPE),
+                               text=True)
+        if r.stderr:
+            sys.stdout.write(r.stderr)
+            sys.stdout.flush()
         if r.returncode != 0:
             self.failures.append('openstack %s > %s' % (' '.join(args),
                                                         path))
@@ -199,6 +292,11 @@ class Demo:
         return confs
 
 
+def _join(args):
+    """The command as one would type it (quoted where the shell needs)."""
+    return ' '.join(shlex.quote(a) for a in args)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog='python -m vfioclient.sandbox.demo')
     p.add_argument('--state-dir', default=None,
@@ -206,24 +304,41 @@ def main(argv=None):
                         'the end')
     p.add_argument('--keep', action='store_true',
                    help='leave the sandbox running at the end')
+    p.add_argument('--transcript', metavar='FILE', default=None,
+                   help='also write everything printed to FILE, with '
+                        'temporary paths, durations, ports, pids, '
+                        'timestamps and ids replaced by stable '
+                        'placeholders (for the documentation)')
     args = p.parse_args(argv)
     tmp = args.state_dir is None
     state = args.state_dir or tempfile.mkdtemp(prefix='vfio-sandbox-demo-')
-    demo = Demo(os.path.abspath(state))
+    state = os.path.abspath(state)
+    transcript = None
+    if args.transcript:
+        transcript = Transcript(os.path.abspath(args.transcript), state,
+                                sys.stdout)
+        sys.stdout = transcript
+    demo = Demo(state, transcript)
     t0 = time.monotonic()
     try:
-        demo.steps()
+        try:
+            demo.steps()
+        finally:
+            if not args.keep:
+                if demo.sandbox('down') != 0:
+                    demo.failures.append('vfio-sandbox down')
+                if tmp:
+                    shutil.rmtree(state, ignore_errors=True)
+        print('\ndemo finished in %.1f s' % (time.monotonic() - t0))
+        if demo.failures:
+            print('FAILED steps:\n  ' + '\n  '.join(demo.failures))
+            return 1
+        return 0
     finally:
-        if not args.keep:
-            if demo.sandbox('down') != 0:
-                demo.failures.append('vfio-sandbox down')
-            if tmp:
-                shutil.rmtree(state, ignore_errors=True)
-    print('\ndemo finished in %.1f s' % (time.monotonic() - t0))
-    if demo.failures:
-        print('FAILED steps:\n  ' + '\n  '.join(demo.failures))
-        return 1
-    return 0
+        if transcript is not None:
+            sys.stdout = transcript.stream
+            transcript.save()
+            print('transcript written to %s' % transcript.path)
 
 
 if __name__ == '__main__':
