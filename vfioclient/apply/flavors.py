@@ -26,6 +26,7 @@ so re-runs never duplicate.
 import dataclasses
 import logging
 
+from vfioclient.apply import report
 from vfioclient import client
 from vfioclient.nova import errors as nova_errors
 from vfioclient.nova import extra_specs as nova_extra_specs
@@ -113,6 +114,10 @@ class Result:
 
     def row(self):
         return tuple(getattr(self, c) for c in COLUMNS)
+
+    @property
+    def label(self):
+        return self.name
 
     @property
     def ok(self):
@@ -609,14 +614,8 @@ def apply(cloud, specs, dry_run=False, update_extra_specs=False,
 
 
 def summary(results):
-    counts = {}
-    for r in results:
-        counts[r.action] = counts.get(r.action, 0) + 1
-    text = ', '.join('%d %s' % (counts[a], a) for a in ACTIONS
-                     if a in counts)
-    bad = [r.name for r in results if not r.ok]
-    if bad:
-        text += '; not done: %s (run the same command again after fixing; '\
-                'finished flavors show as "exists")' % ', '.join(bad)
-    return text
+    return report.summary(
+        results, ACTIONS,
+        hint=' (run the same command again after fixing; finished flavors '
+             'show as "exists")')
 

@@ -11,6 +11,7 @@ crash finishes the rest and reports what is there as ``exists``.
 import dataclasses
 import logging
 
+from vfioclient.apply import report
 from vfioclient import client
 from vfioclient.nova import names
 
@@ -46,6 +47,10 @@ class Result:
 
     def row(self):
         return (self.requested, self.name, self.action, self.reason)
+
+    @property
+    def label(self):
+        return self.name or self.requested
 
     @property
     def ok(self):
@@ -115,7 +120,18 @@ def create_one(placement, version, item, dry_run=False):
             if exists(placement, version, item.name):
                 return Result(item.requested, item.name, EXISTS,
                               'created concurrently by another client')
-            raise
+            # Not there: the PUT is idempotent, so one retry is safe.
+            try:
+                placement.put(path, version, expected=(201, 204))
+            except client.ApiError as again:
+                if again.status != 409:
+                    raise
+                return Result(item.requested, item.name, FAILED,
+                              '%s (still 409 after a re-read and one '
+                              'retry; nothing else was changed: run the '
+                              'command again)' % again)
+            return Result(item.requested, item.name, CREATED,
+                          'created on retry after a 409 conflict')
         return Result(item.requested, item.name, CREATED)
     except client.ApiError as e:
         return Result(item.requested, item.name, FAILED, str(e))
@@ -144,12 +160,4 @@ def create_resource_classes(placement, requested_names, dry_run=False):
 
 def summary(results):
     """One line: counts by action, and the names that were not done."""
-    counts = {}
-    for r in results:
-        counts[r.action] = counts.get(r.action, 0) + 1
-    text = ', '.join('%d %s' % (counts[a], a) for a in ACTIONS
-                     if a in counts)
-    bad = [r.name or r.requested for r in results if not r.ok]
-    if bad:
-        text += '; not done: %s' % ', '.join(bad)
-    return text
+    return report.summary(results, ACTIONS)
