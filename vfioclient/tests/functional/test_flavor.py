@@ -5,20 +5,17 @@ One sandbox for the class (it takes ~30 s to start), seeded with the
 ``small`` estate: PCI providers of CUSTOM_NVIDIA_A40_2Q on a40-03/a40-04,
 legacy providers of VGPU and CUSTOM_NVIDIA_558, and the flavor
 ``vf.a40-2q``.  Every test uses its own flavor names.  Reads back through
-the real ``openstack flavor`` commands.  Skipped without the sandbox
-packages (run with ``/tmp/venv-sbx/bin/python -m testtools.run``).
+the real ``openstack flavor`` commands.
 """
 
 import json
 import os
-import shutil
-import subprocess
 import tempfile
 
-import testtools
 
 from vfioclient.apply import planfile
-from vfioclient.tests.functional import test_sandbox
+from vfioclient.sandbox import config
+from vfioclient.tests.functional import sandbox
 
 RC = 'CUSTOM_NVIDIA_A40_2Q'
 ALIAS = 'nvidia-a40-2q'
@@ -28,53 +25,9 @@ class Crash(BaseException):
     """Stands for SIGKILL: nothing after it runs."""
 
 
-@testtools.skipIf(test_sandbox.MISSING, 'sandbox packages missing')
-@testtools.skipUnless(os.path.exists(test_sandbox.OPENSTACK),
-                      'python-openstackclient is not installed')
-class TestFlavorCreate(testtools.TestCase):
+class TestFlavorCreate(sandbox.SandboxTestCase):
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        from vfioclient.sandbox import config
-        cls.state = tempfile.mkdtemp(prefix='vfio-flavor-test-')
-        cls.layout = config.Layout(cls.state)
-        cls.cloud_name = config.CLOUD_NAME
-        try:
-            for args in (('up',), ('seed', '--estate', 'small')):
-                r = subprocess.run(
-                    test_sandbox.sandbox_cmd(cls.state, *args),
-                    capture_output=True, text=True, timeout=600)
-                if r.returncode:
-                    raise RuntimeError('vfio-sandbox %s: %s %s'
-                                       % (args, r.stdout, r.stderr))
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        subprocess.run(test_sandbox.sandbox_cmd(cls.state, 'down'),
-                       capture_output=True, timeout=120)
-        shutil.rmtree(cls.state, True)
-        super().tearDownClass()
-
-    # -- helpers ------------------------------------------------------------
-    def env(self):
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith('OS_')}
-        env.update(OS_CLIENT_CONFIG_FILE=self.layout.clouds_yaml,
-                   OS_CLOUD=self.cloud_name)
-        return env
-
-    def osc(self, *args, ok=(0,)):
-        r = subprocess.run([test_sandbox.OPENSTACK] + list(args)
-                           + ['-f', 'json'], capture_output=True, text=True,
-                           env=self.env(), timeout=300)
-        self.assertIn(r.returncode, ok, 'openstack %s: rc %s\n%s\n%s'
-                      % (' '.join(args), r.returncode, r.stdout, r.stderr))
-        r.json = json.loads(r.stdout) if r.stdout.strip() else None
-        return r
+    ESTATE = 'small'
 
     def rows(self, *args, ok=(0,)):
         r = self.osc('vfio', 'flavor', 'create', *args, ok=ok)
@@ -100,7 +53,7 @@ class TestFlavorCreate(testtools.TestCase):
         import openstack
         from vfioclient import client
         os.environ['OS_CLIENT_CONFIG_FILE'] = self.layout.clouds_yaml
-        conn = openstack.connect(cloud=self.cloud_name)
+        conn = openstack.connect(cloud=config.CLOUD_NAME)
         return client.CloudClient(
             client.ServiceClient('placement', conn.placement),
             client.ServiceClient('compute', conn.compute), concurrency=1)
