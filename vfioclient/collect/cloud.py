@@ -14,6 +14,7 @@ Which providers "matter" and which traits are kept is decided once, in
 :func:`provider_matters` and :func:`relevant_trait`, and applied to both.
 """
 
+import dataclasses
 import datetime
 
 from vfioclient.model import cloud as model
@@ -68,11 +69,15 @@ def _now():
 class Collector:
     """Collects a snapshot through a :class:`vfioclient.client.CloudClient`."""
 
-    def __init__(self, cloud, strategy='bulk', progress=None):
+    def __init__(self, cloud, strategy='bulk', progress=None,
+                 aggregates=False):
         if strategy not in ('bulk', 'per-provider'):
             raise ValueError('unknown strategy %r' % strategy)
         self.cloud = cloud
         self.strategy = strategy
+        # Placement has no bulk aggregate read: one GET per provider, so
+        # only on request, for the providers that matter and their roots.
+        self.aggregates = aggregates
         self.progress = progress or (lambda message: None)
 
     # -- public --------------------------------------------------------------
@@ -92,6 +97,8 @@ class Collector:
             providers, allocations = self._bulk(bare)
         else:
             providers, allocations = self._per_provider(bare)
+        if self.aggregates:
+            providers = self._with_aggregates(providers)
 
         self.progress('Reading Nova services, hypervisors, flavors, servers')
         self.cmv = compute.negotiate(COMPUTE_MIN, COMPUTE_WANTED)
@@ -136,6 +143,23 @@ class Collector:
         return [model.Allocation(consumer, provider.uuid,
                                  dict(value['resources']))
                 for consumer, value in body['allocations'].items()]
+
+    def _with_aggregates(self, providers):
+        """Fill ``aggregates`` of the providers that matter and of their
+        compute roots."""
+        wanted = set()
+        for p in providers:
+            if p.inventories is not None:
+                wanted.update((p.uuid, p.root_uuid))
+        targets = [p for p in providers if p.uuid in wanted]
+        found = self.cloud.map(
+            lambda p: self.cloud.placement.get(
+                '/resource_providers/%s/aggregates' % p.uuid,
+                self.pmv)['aggregates'],
+            targets, progress=self._progress_fn('Aggregates'))
+        by_uuid = {p.uuid: tuple(sorted(a)) for p, a in zip(targets, found)}
+        return [dataclasses.replace(p, aggregates=by_uuid[p.uuid])
+                if p.uuid in by_uuid else p for p in providers]
 
     def _progress_fn(self, what):
         def report(done, total):

@@ -42,8 +42,8 @@ def collect_or_load(command, parsed_args):
     progress = base.Progress(command.app)
     try:
         snapshot = collect_cloud.Collector(
-            cloud, strategy=parsed_args.strategy,
-            progress=progress).collect()
+            cloud, strategy=parsed_args.strategy, progress=progress,
+            aggregates=getattr(parsed_args, 'aggregates', False)).collect()
     finally:
         progress.done()
     LOG.debug('audit used %d requests: %s', cloud.stats.total,
@@ -72,6 +72,11 @@ def add_snapshot_arguments(parser):
         help='How to read Placement: "bulk" (default) uses filtered lists '
              'and reads per provider only what matters; "per-provider" '
              'reads everything for every provider (slow; for comparison).')
+    parser.add_argument(
+        '--aggregates', action='store_true',
+        help='Also read the aggregates of vGPU/PCI providers and of their '
+             'compute nodes into the snapshot (one request per provider: '
+             'Placement has no bulk read for them).')
     base.add_cloud_arguments(parser)
     return parser
 

@@ -110,3 +110,31 @@ class TestCollectorStrategies(base.PlacementTestCase):
         # Allocations only where something is allocated (8 of 12).
         self.assertEqual(8, bulk_stats.by_endpoint[per_rp % "allocations"])
         self.assertLess(bulk_stats.total, slow_stats.total / 2)
+
+    def test_aggregates_on_request(self):
+        self._seed(hosts=3)
+        agg = '7a0cf5f5-5a5e-4f4a-9d6e-3a5d0d5b8e11'
+        by_name = {}
+        for p in self._call('GET', '/resource_providers')[
+                'resource_providers']:
+            by_name[p['name']] = p
+        for name in ('cmp0', 'cmp0_pci_0000_3b_00_0'):
+            rp = by_name[name]
+            self._call('PUT', '/resource_providers/%s/aggregates'
+                       % rp['uuid'],
+                       {'aggregates': [agg],
+                        'resource_provider_generation': rp['generation']})
+        collector, stats = self._collector('bulk')
+        raw = collector.cloud.placement.get('/resource_providers',
+                                            collector.pmv)
+        bare = [collector._bare_provider(p)
+                for p in raw['resource_providers']]
+        providers, _ = collector._bulk(bare)
+        self.assertTrue(all(p.aggregates is None for p in providers))
+        collector.aggregates = True
+        got = {p.name: p.aggregates
+               for p in collector._with_aggregates(providers)}
+        self.assertEqual((agg,), got['cmp0'])
+        self.assertEqual((agg,), got['cmp0_pci_0000_3b_00_0'])
+        self.assertEqual((), got['cmp1'])   # a root with GPU children
+        self.assertIsNone(got['cmp0:Open vSwitch agent'])
