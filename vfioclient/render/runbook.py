@@ -11,10 +11,23 @@ in plan order.
 """
 
 import collections
+import shlex
 
 import tabulate
 
 FENCE = '```'
+
+
+def _q(value):
+    """A value inside a shell block: quoted when it is not a plain word
+    (host, flavor and server names come from the cloud and host reports,
+    and operators paste these blocks)."""
+    return shlex.quote(str(value))
+
+
+def _comment(value):
+    """Text after ``#`` in a shell block: one line, always."""
+    return ' '.join(str(value).split())
 
 
 def _table(headers, rows):
@@ -214,7 +227,7 @@ def _phase_prepare(plan, plan_file):
         '1. Create the resource classes (%s):' % ', '.join(
             plan.resource_classes), '',
         _code('openstack vfio resource class create --from-plan %s'
-              % plan_file, 'shell'),
+              % _q(plan_file), 'shell'),
         '2. On every controller (nova-api, nova-scheduler, nova-conductor) '
         'add the aliases, keep `[filter_scheduler] pci_in_placement` off '
         'for now, make sure `PciPassthroughFilter` is in `[filter_scheduler]'
@@ -223,11 +236,11 @@ def _phase_prepare(plan, plan_file):
                                         for a in plan.controllers.alias),
               'ini'),
         '3. Create the new flavors:', '',
-        _code('openstack vfio flavor create --from-plan %s' % plan_file,
-              'shell'),
+        _code('openstack vfio flavor create --from-plan %s'
+              % _q(plan_file), 'shell'),
         'Verify:', '',
         _code('openstack vfio verify --from-plan %s\nopenstack flavor show '
-              '<flavor> -c properties' % plan_file, 'shell'),
+              '<flavor> -c properties' % _q(plan_file), 'shell'),
         'Rollback: `openstack flavor delete %s`, remove the alias lines and '
         'restart the controller services; unused resource classes can be '
         'deleted with `openstack resource class delete <class>`.'
@@ -239,13 +252,17 @@ def _drain_commands(host):
     for m in host.drain:
         if m.action == 'resize':
             out.append('openstack server resize --flavor %s %s  # %s' % (
-                m.to_flavor, m.server_id, m.server_name))
-            out.append('openstack server resize confirm %s' % m.server_id)
+                _q(m.to_flavor), _q(m.server_id),
+                _comment(m.server_name)))
+            out.append('openstack server resize confirm %s'
+                       % _q(m.server_id))
         else:
             out.append('openstack --os-compute-api-version 2.56 server '
                        'migrate --host %s %s  # %s (stays legacy for now)'
-                       % (m.to_host, m.server_id, m.server_name))
-            out.append('openstack server migrate confirm %s' % m.server_id)
+                       % (_q(m.to_host), _q(m.server_id),
+                          _comment(m.server_name)))
+            out.append('openstack server migrate confirm %s'
+                       % _q(m.server_id))
     return out
 
 
@@ -260,7 +277,8 @@ def _phase_host(number, host, plan_file):
         out.append('')
     out += ['1. Stop new servers landing here:', '',
             _code('openstack compute service set --disable --disable-reason '
-                  '"vfio migration" %s nova-compute' % host.host, 'shell'),
+                  '"vfio migration" %s nova-compute' % _q(host.host),
+                  'shell'),
             '2. Move its servers off (%d):' % len(host.drain), '']
     if host.drain:
         out.append(_table(('server', 'action', 'to', 'from flavor',
@@ -270,7 +288,7 @@ def _phase_host(number, host, plan_file):
                            for m in host.drain]))
         out.append(_code('\n'.join(_drain_commands(host)), 'shell'))
     out += ['   Check that nothing is left: `openstack server list '
-            '--all-projects --host %s` must be empty.' % host.host, '',
+            '--all-projects --host %s` must be empty.' % _q(host.host), '',
             '3. Stop nova-compute, switch the host to the NVIDIA variant '
             'driver (vGPU 17+ host driver) and install the boot script and '
             'its unit:', '']
@@ -291,17 +309,20 @@ def _phase_host(number, host, plan_file):
             '   and add:', '', _code(host.nova_conf, 'ini'),
             '5. Start nova-compute and enable it again:', '',
             _code('systemctl start nova-compute\nopenstack compute service '
-                  'set --enable %s nova-compute' % host.host, 'shell'),
+                  'set --enable %s nova-compute' % _q(host.host),
+                  'shell'),
             'Verify:', '',
             _code('\n'.join([
-                'openstack vfio host report -f json > %s.json' % host.host,
-                'openstack vfio config check --host-report %s.json '
-                '--fail-on warning /etc/nova/nova.conf' % host.host,
-                'openstack resource provider list --name %s' % (
+                'openstack vfio host report -f json > %s'
+                % _q(host.host + '.json'),
+                'openstack vfio config check --host-report %s '
+                '--fail-on warning /etc/nova/nova.conf'
+                % _q(host.host + '.json'),
+                'openstack resource provider list --name %s' % _q(
                     host.gpus[0].provider_after.name if host.gpus else
                     host.host),
                 'openstack vfio audit',
-                'openstack vfio verify --from-plan %s' % plan_file]),
+                'openstack vfio verify --from-plan %s' % _q(plan_file)]),
                 'shell'),
             'Expected: %s.' % '; '.join(
                 '%s with %d %s' % (g.provider_after.name, g.vf_count,
@@ -327,7 +348,7 @@ def _phase_final(number, plan, plan_file):
         _code(plan.controllers.nova_conf, 'ini'),
         'Verify:', '',
         _code('openstack vfio audit\nopenstack vfio verify --from-plan %s'
-              % plan_file, 'shell'),
+              % _q(plan_file), 'shell'),
         'Rollback: set `pci_in_placement = False` and restart the '
         'controller services (scheduling falls back to the '
         'PciPassthroughFilter alone).', '']

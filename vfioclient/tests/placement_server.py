@@ -22,6 +22,13 @@ class _NullStream(io.StringIO):
         return len(text)
 
 
+class _QuietServer(simple_server.WSGIServer):
+    def handle_error(self, request, client_address):
+        # A client killed mid-request (crash tests) breaks the pipe; that is
+        # the point of the test, not a server error worth a traceback.
+        pass
+
+
 class _QuietHandler(simple_server.WSGIRequestHandler):
     """No access log; server-side errors never reach the test's stderr.
 
@@ -68,7 +75,8 @@ class LoopbackPlacement(fixtures.Fixture):
             return app(environ, start_response)
 
         self.server = simple_server.make_server(
-            '127.0.0.1', 0, routed, handler_class=_QuietHandler)
+            '127.0.0.1', 0, routed, server_class=_QuietServer,
+            handler_class=_QuietHandler)
         port = self.server.server_address[1]
         self.endpoint = 'http://127.0.0.1:%d/placement' % port
         thread = threading.Thread(target=self.server.serve_forever,

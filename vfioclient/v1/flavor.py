@@ -114,6 +114,7 @@ class CreateFlavor(resource_class.ApplyLister):
                     'options (%s)' % ', '.join(
                         adhoc + (['property'] if args.property else [])))
             plan = planfile.load_plan(args.from_plan)
+            self._plan = plan
             known = {a.name: a.resource_class for a in plan.aliases}
             return apply_flavors.specs_from_plan(plan), known, True
         if not args.name:
@@ -143,6 +144,10 @@ class CreateFlavor(resource_class.ApplyLister):
             raise exceptions.CommandError(str(e))
         cloud = base.connect(self.app, parsed_args)
         try:
+            if from_plan:
+                # Providers gone as well as source flavors (the apply
+                # below checks source flavors again, which is cheap).
+                planfile.check_drift(cloud, self._plan)
             results = apply_flavors.apply(
                 cloud, specs, dry_run=parsed_args.dry_run,
                 update_extra_specs=parsed_args.update_extra_specs,

@@ -3,6 +3,7 @@
 from osc_lib.command import command
 from osc_lib import exceptions
 
+from vfioclient.apply import flavors as apply_flavors
 from vfioclient.apply import planfile
 from vfioclient.apply import resource_classes as apply_rc
 from vfioclient.v1 import base
@@ -57,15 +58,21 @@ class CreateResourceClass(ApplyLister):
 
     def take_action(self, parsed_args):
         requested = list(parsed_args.names)
+        plan = None
         if parsed_args.from_plan:
-            requested += list(planfile.load_plan(
-                parsed_args.from_plan).resource_classes)
+            plan = planfile.load_plan(parsed_args.from_plan)
+            requested += list(plan.resource_classes)
         if not requested:
             raise exceptions.CommandError(
                 'give resource class names or --from-plan FILE')
         items = apply_rc.check_names(requested)
         if any(i.problem is None for i in items):
             cloud = base.connect(self.app, parsed_args)
+            if plan is not None:
+                try:
+                    planfile.check_drift(cloud, plan)
+                except apply_flavors.DriftError as e:
+                    raise exceptions.CommandError(str(e))
             results = apply_rc.create_resource_classes(
                 cloud.placement, requested, dry_run=parsed_args.dry_run)
         else:
