@@ -452,8 +452,46 @@ def converted():
     return e
 
 
+def edge():
+    """Trouble the ``small`` estate leaves out, for the audit's tests.
+
+    * one A40 whose legacy VF providers carry two classes (VGPU and a
+      custom mdev class): the GPU cannot be converted as it is;
+    * a host with 8 identical legacy VF providers and a flavor asking for
+      two of them (bug 2070257 risk);
+    * a converted host whose resource class no flavor asks for;
+    * a flavor asking for a custom class no provider has, and an old
+      flavor whose class Placement would reject (made before Nova's API
+      validated extra specs).
+    """
+    e = Estate('edge')
+    e.add_flavor(FLAVORS[1])
+    e.add_flavor(Flavor('vgpu.a40-2q.x2', 8, 32768, 40, {
+        'resources1:VGPU': '1', 'resources2:VGPU': '1',
+        'group_policy': 'isolate'}))
+    e.add_flavor(Flavor('vgpu.gone', 4, 8192, 40, {
+        'resources:CUSTOM_NVIDIA_999': '1'}))
+    e.add_flavor(Flavor('vgpu.badname', 4, 8192, 40, {
+        'resources:CUSTOM_a40-2q': '1'}))
+    mixed = e.add_host(Host('a40-11', gpu='1x A40, two mdev classes'))
+    vfs = vf_addresses('0000:41:00.0', 4)
+    for i, vf in enumerate(vfs):
+        e.add_pgpu(mixed, vf, 1, rc='VGPU' if i < 2 else A40_MDEV_CLASS,
+                   pf='0000:41:00.0')
+    wide = e.add_host(Host('a40-12', gpu='1x A40, 8 VF providers'))
+    for vf in vf_addresses('0000:41:00.0', 8):
+        e.add_pgpu(wide, vf, 1, pf='0000:41:00.0')
+    spare = e.add_host(Host('a40-13', gpu='1x A40, VFs nobody asks for'))
+    e.add_pci(spare, '0000:41:00.0', 4, rc='CUSTOM_NVIDIA_A40_4Q')
+    e.trouble['mixed_pfs'].append(
+        {'host': mixed.name, 'pf': '0000:41:00.0', 'pci_provider': None,
+         'legacy_providers': [p.name for p in e.providers
+                              if p.host == mixed.name and p.kind == 'pgpu']})
+    return e
+
+
 ESTATES = {'small': small, 'large': large, 'legacy': legacy,
-           'converted': converted}
+           'converted': converted, 'edge': edge}
 
 
 def get(name, hosts=None):

@@ -155,3 +155,82 @@ class TestAuditConvertedEstate(sandbox.SandboxTestCase):
             'vfio', 'audit', '--summary').json}
         self.assertEqual({estates.A40_VF_RC: 2},
                          summary['a40-02.sandbox.test']['vf_used'])
+
+
+class TestPlanFromSmallEstate(sandbox.SandboxTestCase):
+    """Issue 8's acceptance: from the live ``small`` estate to a plan whose
+    config lines pass ``config check`` and whose resource classes and
+    flavors the apply commands accept."""
+
+    ESTATE = 'small'
+
+    def test_plan_lines_pass_lint_and_apply_accepts(self):
+        import os
+
+        from vfioclient.sandbox import hosts
+        work = self.tmp_path('work')
+        os.makedirs(work)
+        reports = []
+        for hostname, tree in sorted(hosts.write_trees(
+                'small', os.path.join(work, 'sysfs')).items()):
+            report = os.path.join(work, '%s.json' % hostname)
+            r = self.osc('vfio', 'host', 'report', '--sysfs-root', tree,
+                         '--hostname', hostname)
+            with open(report, 'w') as f:
+                json.dump(r.json, f)
+            reports += ['--host-report', report]
+        plan_path = os.path.join(work, 'plan.json')
+        self.osc('vfio', 'plan', *reports, '--output', plan_path,
+                 as_json=False)
+        with open(plan_path) as f:
+            plan = json.load(f)
+        converted = sorted(h['host'] for h in plan['hosts']
+                           if h['order'] is not None)
+        self.assertEqual(['a40-01.sandbox.test', 'a40-02.sandbox.test'],
+                         converted)
+        self.assertEqual([estates.A40_VF_RC], plan['resource_classes'])
+        confs = [h['nova_conf'] for h in plan['hosts'] if h['nova_conf']]
+        confs.append(plan['controllers']['nova_conf'])
+        for index, text in enumerate(confs):
+            path = os.path.join(work, 'nova-%d.conf' % index)
+            with open(path, 'w') as f:
+                f.write(text)
+            r = self.osc('vfio', 'config', 'check', '--fail-on', 'warning',
+                         path)
+            self.assertEqual([], [row for row in r.json
+                                  if row['severity'] != 'info'], text)
+        rows = self.osc('vfio', 'resource', 'class', 'create',
+                        '--from-plan', plan_path, '--dry-run').json
+        self.assertEqual({(estates.A40_VF_RC, 'exists')},
+                         {(r['name'], r['action']) for r in rows})
+        rows = self.osc('vfio', 'flavor', 'create', '--from-plan',
+                        plan_path, '--dry-run').json
+        self.assertEqual(sorted(f['name'] for f in plan['flavors']),
+                         sorted(r['name'] for r in rows))
+        self.assertEqual({'would-create'}, {r['action'] for r in rows})
+
+
+class TestAuditEdgeEstate(sandbox.SandboxTestCase):
+    """The trouble cases the ``small`` estate does not hold."""
+
+    ESTATE = 'edge'
+
+    def test_findings(self):
+        expected = estates.get('edge').expected()
+
+        def flavor(name):
+            return 'flavor %s (%s)' % (name, expected['flavors'][name]['id'])
+        r = self.osc('vfio', 'audit', ok=(2,))
+        found = {(row['code'], row['subject']) for row in r.json
+                 if row['severity'] != 'info'}
+        self.assertEqual({
+            ('VFIO-A109', 'gpu 0000:41:00.0 on a40-11.sandbox.test'),
+            ('VFIO-A111', 'resource class CUSTOM_NVIDIA_A40_4Q'),
+            ('VFIO-A112', flavor('vgpu.gone')),
+            ('VFIO-A113', flavor('vgpu.badname')),
+            ('VFIO-A114', flavor('vgpu.a40-2q.x2')),
+        }, found)
+        by = by_code(r.json)
+        self.assertIn('max_allocation_candidates',
+                      by['VFIO-A114'][0]['remedy'])
+        self.assertIn('CUSTOM_A40_2Q', by['VFIO-A113'][0]['remedy'])

@@ -180,3 +180,18 @@ class TestHealthyEstates(testtools.TestCase):
                                  legacy['providers'].values()} & {'pci'})
         converted = estates.get('converted').expected()
         self.assertEqual({'vf.a40-2q'}, set(converted['flavors']))
+
+
+class TestEdgeEstate(testtools.TestCase):
+
+    def test_holds_the_rarer_trouble(self):
+        e = estates.get('edge')
+        hosts = {p.host for p in e.providers if p.kind == 'pgpu'}
+        self.assertEqual({'a40-11', 'a40-12'}, hosts)
+        wide = [p for p in e.providers if p.host == 'a40-12'
+                and p.kind == 'pgpu']
+        self.assertEqual(8, len(wide))
+        classes = {rc for p in e.providers if p.host == 'a40-11'
+                   for rc in p.inventories}
+        self.assertEqual({'VGPU', estates.A40_MDEV_CLASS}, classes)
+        self.assertEqual([], e.servers)
