@@ -192,6 +192,7 @@ class TestEdgeEstate(testtools.TestCase):
                 and p.kind == 'pgpu']
         self.assertEqual(8, len(wide))
         classes = {rc for p in e.providers if p.host == 'a40-11'
+                   and p.kind == 'pgpu'
                    for rc in p.inventories}
         self.assertEqual({'VGPU', estates.A40_MDEV_CLASS}, classes)
         self.assertEqual([], e.servers)
