@@ -12,6 +12,7 @@ import dataclasses
 import re
 
 from vfioclient.model import host as model
+from vfioclient.rules import nvidia_profiles
 
 # Drivers that pass a whole GPU through (not vGPU).  nvgrace_gpu_vfio_pci is
 # the upstream Grace Hopper/Blackwell passthrough variant (sheet 3.1).
@@ -44,27 +45,6 @@ GPU_MODELS = {
 PF_ONLY_VGPU_PRODUCTS = frozenset({'1eb8', '1db4', '1db6', '1df6', '1db1',
                                    '1db5'})
 
-# vGPU type id -> name for ids the sheet confirms (sections 1 and 5).  Used
-# only to name types in use once the creatable list no longer shows them.
-KNOWN_VGPU_TYPES = {
-    35: 'GRID M10-0B',
-    230: 'GRID T4-1Q', 234: 'GRID T4-16Q', 319: 'GRID T4-4C',
-    321: 'GRID T4-16C',
-    105: 'GRID V100-1Q', 109: 'GRID V100-16Q', 185: 'GRID V100D-32Q',
-    468: 'GRID A100-4C', 473: 'GRID A100-40C', 478: 'GRID A100-7-40C',
-    692: 'GRID A100D-4C', 698: 'GRID A100D-80C', 699: 'GRID A100D-1-10C',
-    700: 'GRID A100D-2-20C',
-    684: 'NVIDIA A30-4C', 688: 'NVIDIA A30-24C',
-    555: 'NVIDIA A40-1B', 558: 'NVIDIA A40-2Q', 566: 'NVIDIA A40-48Q',
-    575: 'NVIDIA A40-24A', 587: 'NVIDIA A40-48C',
-    588: 'NVIDIA A10-1B', 597: 'NVIDIA A10-24Q', 605: 'NVIDIA A10-24A',
-    709: 'NVIDIA A16-1B', 711: 'NVIDIA A16-1Q', 715: 'NVIDIA A16-16Q',
-    720: 'NVIDIA A16-16A', 723: 'NVIDIA A16-16C',
-    742: 'NVIDIA A2-1B', 756: 'NVIDIA A2-16C',
-    1145: 'NVIDIA L40S-1B', 1148: 'NVIDIA L40S-2Q', 1155: 'NVIDIA L40S-24Q',
-    1156: 'NVIDIA L40S-48Q', 1159: 'NVIDIA L40S-3A', 2164: 'NVIDIA L40S-3B',
-    941: 'NVIDIA RTX6000-Ada-1Q', 950: 'NVIDIA RTX6000-Ada-48Q',
-}
 
 # A vGPU type as an operator may type it: a number, ``nvidia-NNN``, or a
 # profile name such as ``NVIDIA A10-4Q`` / ``GRID A100D-1-10C`` /
@@ -182,7 +162,8 @@ def match_vgpu_type(spec, types):
 
 def known_type_name(type_id):
     """Profile name of a type id from the static table, or None."""
-    return KNOWN_VGPU_TYPES.get(type_id)
+    profile = nvidia_profiles.by_id(type_id)
+    return profile.name if profile else None
 
 
 def classify_device(device):
