@@ -7,7 +7,6 @@ real Placement WSGI app (SQLite in memory) through wsgi-intercept, and
 ``sdk_connection``, so no ClientCache monkeypatch is needed.
 """
 
-import io
 import json
 import logging
 import uuid
@@ -16,9 +15,10 @@ import fixtures
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import session as ks_session
 from keystoneauth1.token_endpoint import Token
-from openstackclient import shell
 from placement.tests.functional.fixtures import placement as placement_fx
 import testtools
+
+from vfioclient.tests.shell import run_shell  # noqa: F401 (re-exported)
 
 PLACEMENT_VERSION = '1.39'
 
@@ -40,20 +40,6 @@ class CommandResult:
 
     def __iter__(self):
         return iter((self.rc, self.json, self.stderr))
-
-
-def run_shell(argv, test):
-    """Run ``openstack <argv>`` in-process; return (rc, stdout, stderr)."""
-    stdout = io.StringIO()
-    stderr = io.StringIO()
-    test.useFixture(fixtures.MonkeyPatch('sys.stdout', stdout))
-    test.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
-    try:
-        rc = shell.OpenStackShell().run(list(argv))
-    except SystemExit as e:  # argparse errors
-        rc = e.code
-    # Restore before the next command in the same test.
-    return rc, stdout.getvalue(), stderr.getvalue()
 
 
 class NoCloudTestCase(testtools.TestCase):

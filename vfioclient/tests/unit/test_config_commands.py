@@ -1,13 +1,12 @@
 """``openstack vfio config check/show`` through the real OSC shell."""
 
-import io
 import json
 import os
-import sys
 
 import fixtures
-from openstackclient import shell
 import testtools
+
+from vfioclient.tests.shell import run_shell
 
 GOOD = ('[pci]\n'
         'device_spec = {"vendor_id": "10de", "product_id": "25b6", '
@@ -40,12 +39,7 @@ class ConfigCommandTest(testtools.TestCase):
         return path
 
     def run_osc(self, *argv):
-        out, err = io.StringIO(), io.StringIO()
-        self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
-        self.useFixture(fixtures.MonkeyPatch('sys.stderr', err))
-        rc = shell.OpenStackShell().run(list(argv))
-        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-        return rc, out.getvalue(), err.getvalue()
+        return run_shell(argv, self)
 
 
 class TestCheck(ConfigCommandTest):

@@ -1,15 +1,14 @@
 """``openstack vfio host report|script`` through the real OSC shell."""
 
-import io
 import json
 import os
 import stat
 
 import fixtures
-from openstackclient import shell
 from oslotest import base
 
 from vfioclient.model import host as model
+from vfioclient.tests.shell import run_shell
 from vfioclient.tests.fixtures import sysfs as fake_sysfs
 
 
@@ -28,11 +27,7 @@ class ShellTestCase(base.BaseTestCase):
         return root
 
     def openstack(self, *argv):
-        stdout, stderr = io.StringIO(), io.StringIO()
-        self.useFixture(fixtures.MonkeyPatch('sys.stdout', stdout))
-        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
-        rc = shell.OpenStackShell().run(list(argv))
-        return rc, stdout.getvalue(), stderr.getvalue()
+        return run_shell(argv, self)
 
 
 class TestReport(ShellTestCase):

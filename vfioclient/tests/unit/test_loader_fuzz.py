@@ -21,7 +21,6 @@ Example counts are printed by hypothesis' statistics and appended to
 
 import collections
 import copy
-import io
 import json
 import os
 import shutil
@@ -32,7 +31,6 @@ from hypothesis import given
 from hypothesis import HealthCheck
 from hypothesis import settings
 from hypothesis import strategies as st
-from openstackclient import shell
 from osc_lib import exceptions
 import testtools
 
@@ -47,6 +45,7 @@ from vfioclient.rules import audit as audit_rules
 from vfioclient.rules import plan as plan_rules
 from vfioclient.tests.fixtures import sysfs as fake_sysfs
 from vfioclient.tests import reliability_log
+from vfioclient.tests.shell import run_shell
 from vfioclient.tests.unit import test_plan_rules as plan_helpers
 from vfioclient.v1 import audit as audit_cmd
 
@@ -611,14 +610,7 @@ class TestSysfsFuzz(testtools.TestCase):
 # -- through the real OSC shell -----------------------------------------------
 
 def run_osc(test, argv):
-    stdout, stderr = io.StringIO(), io.StringIO()
-    test.useFixture(fixtures.MonkeyPatch('sys.stdout', stdout))
-    test.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
-    try:
-        rc = shell.OpenStackShell().run(list(argv))
-    except SystemExit as e:
-        rc = e.code
-    return rc, stdout.getvalue(), stderr.getvalue()
+    return run_shell(argv, test)
 
 
 NOVA_CONF = '[pci]\nalias = {"name": "a", "device_type": "type-VF", ' \

@@ -1,15 +1,14 @@
 """``openstack vfio plan`` through the real OSC shell, offline."""
 
-import io
 import json
 import os
 import stat
 
 import fixtures
-from openstackclient import shell
 import testtools
 
 from vfioclient.model import plan as plan_model
+from vfioclient.tests.shell import run_shell
 from vfioclient.tests.unit import test_plan_rules as helpers
 
 
@@ -33,11 +32,7 @@ class TestPlanCommand(testtools.TestCase):
             json.dump(rep.to_json(), f)
 
     def run_osc(self, *argv):
-        stdout, stderr = io.StringIO(), io.StringIO()
-        self.useFixture(fixtures.MonkeyPatch('sys.stdout', stdout))
-        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr))
-        rc = shell.OpenStackShell().run(list(argv))
-        return rc, stdout.getvalue(), stderr.getvalue()
+        return run_shell(argv, self)
 
     def plan_args(self, *extra):
         return ('vfio', 'plan', '--from-snapshot', self.snapshot,
