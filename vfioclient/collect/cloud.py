@@ -12,6 +12,11 @@ It exists to prove, in tests and benchmarks, that ``bulk`` misses nothing.
 
 Which providers "matter" and which traits are kept is decided once, in
 :func:`provider_matters` and :func:`relevant_trait`, and applied to both.
+
+``bulk`` can also reuse the inventories of an earlier snapshot (``reuse=``,
+``vfio audit --reuse-snapshot``) for child providers whose Placement
+generation is unchanged; see :func:`reuse_inventories`.  Allocations are
+never reused.
 """
 
 import dataclasses
@@ -61,6 +66,54 @@ def provider_matters(provider, root_name, inventories, traits):
                                               root_name) is not None
 
 
+# What :func:`reuse_inventories` says about one child provider.
+READ = 'read'          # read its inventories from Placement
+REUSE = 'reuse'        # the earlier snapshot's inventories are current
+IRRELEVANT = 'skip'    # it does not matter, so its inventories are not needed
+
+
+def reuse_inventories(provider, earlier, root_name, traits,
+                      resource_classes):
+    """Can the earlier snapshot's entry stand in for an inventory read?
+
+    ``provider`` is the bare child provider just listed by Placement,
+    ``earlier`` its entry in the earlier snapshot (or None), ``root_name``
+    the current name of its root, ``traits`` its current traits and
+    ``resource_classes`` the resource class names Placement has now.
+    Returns ``(READ, None)``, ``(REUSE, inventories)`` or
+    ``(IRRELEVANT, None)``.
+
+    Placement increments a provider's generation on every inventory and
+    trait write, so with the same generation the inventories (and traits)
+    are those of the earlier snapshot.  Renaming or re-parenting a provider
+    does not increment it, hence the same name, parent and root are
+    required too.  Renaming a custom resource class (microversions 1.2 to
+    1.6) changes no generation either, hence reused inventories must name
+    only classes that still exist.
+
+    An entry kept bare (``inventories`` None) did not matter, so its
+    inventories, unchanged since, hold neither ``VGPU`` nor a custom class
+    (standard classes cannot be renamed).  Whether the provider matters now
+    then depends only on its name, its root's name and its traits, which
+    are current: :func:`provider_matters` with no inventories.  If that
+    says it matters (a trait or a root's name changed) the inventories are
+    read.
+    """
+    if (provider.is_root or earlier is None
+            or earlier.generation != provider.generation
+            or earlier.name != provider.name
+            or earlier.parent_uuid != provider.parent_uuid
+            or earlier.root_uuid != provider.root_uuid):
+        return READ, None
+    if earlier.inventories is not None:
+        if set(earlier.inventories) - set(resource_classes):
+            return READ, None
+        return REUSE, dict(earlier.inventories)
+    if provider_matters(provider, root_name, {}, traits):
+        return READ, None
+    return IRRELEVANT, None
+
+
 def _now():
     return datetime.datetime.now(datetime.timezone.utc).strftime(
         '%Y-%m-%dT%H:%M:%SZ')
@@ -70,15 +123,23 @@ class Collector:
     """Collects a snapshot through a :class:`vfioclient.client.CloudClient`."""
 
     def __init__(self, cloud, strategy='bulk', progress=None,
-                 aggregates=False):
+                 aggregates=False, reuse=None):
         if strategy not in ('bulk', 'per-provider'):
             raise ValueError('unknown strategy %r' % strategy)
+        if reuse is not None and strategy != 'bulk':
+            raise ValueError('reusing a snapshot needs the bulk strategy')
         self.cloud = cloud
         self.strategy = strategy
         # Placement has no bulk aggregate read: one GET per provider, so
         # only on request, for the providers that matter and their roots.
         self.aggregates = aggregates
         self.progress = progress or (lambda message: None)
+        # An earlier Snapshot whose inventories may be reused (bulk only).
+        self.reuse = reuse
+        # Child providers and how many of their inventories were not read
+        # (reused, or not needed), set by the bulk collection.
+        self.inventory_children = 0
+        self.inventories_reused = 0
 
     # -- public --------------------------------------------------------------
 
@@ -94,7 +155,7 @@ class Collector:
             rc['name'] for rc in placement.get('/resource_classes',
                                                self.pmv)['resource_classes']]
         if self.strategy == 'bulk':
-            providers, allocations = self._bulk(bare)
+            providers, allocations = self._bulk(bare, resource_classes)
         else:
             providers, allocations = self._per_provider(bare)
         if self.aggregates:
@@ -192,7 +253,7 @@ class Collector:
                 aggregates=None))
         return providers, allocations
 
-    def _bulk(self, bare):
+    def _bulk(self, bare, resource_classes=None):
         placement = self.cloud.placement
         children = [p for p in bare if not p.is_root]
 
@@ -212,10 +273,30 @@ class Collector:
                 traits.setdefault(rp['uuid'], set()).add(trait)
 
         # Inventories of child providers only: roots are compute nodes.
-        found = self.cloud.map(self._inventories, children,
-                               progress=self._progress_fn('Inventories'))
-        inventories = {p.uuid: inv for p, inv in zip(children, found)}
+        # Those an earlier snapshot still gives are not read again.
         names_by_uuid = {p.uuid: p.name for p in bare}
+        inventories = {}
+        to_read = children
+        if self.reuse is not None:
+            if resource_classes is None:
+                resource_classes = [
+                    rc['name'] for rc in placement.get(
+                        '/resource_classes', self.pmv)['resource_classes']]
+            earlier = self.reuse.provider_by_uuid()
+            to_read = []
+            for p in children:
+                verdict, inv = reuse_inventories(
+                    p, earlier.get(p.uuid), names_by_uuid.get(p.root_uuid),
+                    traits.get(p.uuid), resource_classes)
+                if verdict == READ:
+                    to_read.append(p)
+                else:
+                    inventories[p.uuid] = inv
+        self.inventory_children = len(children)
+        self.inventories_reused = len(children) - len(to_read)
+        found = self.cloud.map(self._inventories, to_read,
+                               progress=self._progress_fn('Inventories'))
+        inventories.update(zip((p.uuid for p in to_read), found))
         relevant = [p for p in children
                     if provider_matters(p, names_by_uuid.get(p.root_uuid),
                                         inventories[p.uuid],

@@ -34,18 +34,56 @@ def load_host_reports(paths):
     return reports
 
 
+def load_reuse_snapshot(parsed_args):
+    """The earlier snapshot of ``--reuse-snapshot``, or None.
+
+    Conflicting options and an unreadable file are refused here, before
+    any request.
+    """
+    path = getattr(parsed_args, 'reuse_snapshot', None)
+    if not path:
+        return None
+    if parsed_args.from_snapshot:
+        raise exceptions.CommandError(
+            '--reuse-snapshot and --from-snapshot cannot be combined: '
+            '--from-snapshot reads nothing from the cloud, --reuse-snapshot '
+            'speeds up reading it')
+    if parsed_args.strategy != 'bulk':
+        raise exceptions.CommandError(
+            '--reuse-snapshot cannot be combined with --strategy %s: only '
+            'the bulk strategy reuses inventories' % parsed_args.strategy)
+    try:
+        return load_snapshot(path)
+    except exceptions.CommandError as e:
+        raise exceptions.CommandError('--reuse-snapshot: %s' % e)
+
+
 def collect_or_load(command, parsed_args):
-    """The snapshot: from ``--from-snapshot`` or read live from the cloud."""
+    """The snapshot: from ``--from-snapshot`` or read live from the cloud
+    (reusing the inventories ``--reuse-snapshot`` still gives)."""
+    earlier = load_reuse_snapshot(parsed_args)
     if parsed_args.from_snapshot:
         return load_snapshot(parsed_args.from_snapshot)
     cloud = base.connect(command.app, parsed_args)
     progress = base.Progress(command.app)
+    collector = collect_cloud.Collector(
+        cloud, strategy=parsed_args.strategy, progress=progress,
+        aggregates=getattr(parsed_args, 'aggregates', False), reuse=earlier)
     try:
-        snapshot = collect_cloud.Collector(
-            cloud, strategy=parsed_args.strategy, progress=progress,
-            aggregates=getattr(parsed_args, 'aggregates', False)).collect()
+        snapshot = collector.collect()
     finally:
         progress.done()
+    if earlier is not None:
+        message = 'Reused %d of %d inventories from %s' % (
+            collector.inventories_reused, collector.inventory_children,
+            parsed_args.reuse_snapshot)
+        LOG.info(message)
+        # Shown by the console log handler from -v on; at the default level
+        # a person at a terminal still sees it (next to the progress).
+        verbose = getattr(getattr(command.app, 'options', None),
+                          'verbose_level', 1)
+        if progress.enabled and verbose < 2:
+            command.app.stderr.write(message + '\n')
     LOG.debug('audit used %d requests: %s', cloud.stats.total,
               cloud.stats.as_dict())
     if parsed_args.save_snapshot:
@@ -63,6 +101,18 @@ def add_snapshot_arguments(parser):
         '--save-snapshot', metavar='<file>',
         help='Write everything collected (versioned JSON, mode 0600) so the '
              'audit can be repeated offline or attached to a support case.')
+    parser.add_argument(
+        '--reuse-snapshot', metavar='<file>',
+        help='Read the cloud, but take the inventories of child providers '
+             'from this earlier snapshot (--save-snapshot) where Placement '
+             'shows the same provider generation, name and parent: '
+             'Placement changes the generation on every inventory and trait '
+             'write. Allocations, traits and everything else are always '
+             're-read. Not with --from-snapshot or --strategy per-provider. '
+             'Caveat: a provider deleted and re-created under the same uuid '
+             'that reached the same generation again, or custom resource '
+             'classes swapping names (microversions 1.2-1.6), would not be '
+             'noticed.')
     parser.add_argument(
         '--host-report', metavar='<file>', action='append', default=[],
         help='Host facts from "openstack vfio host report -f json" (may be '
