@@ -19,6 +19,7 @@ generation is unchanged; see :func:`reuse_inventories`.  Allocations are
 never reused.
 """
 
+import concurrent.futures
 import dataclasses
 import datetime
 
@@ -147,26 +148,23 @@ class Collector:
         placement = self.cloud.placement
         compute = self.cloud.compute
         self.pmv = placement.negotiate(PLACEMENT_MIN, PLACEMENT_WANTED)
-
-        self.progress('Reading resource providers')
-        raw = placement.get('/resource_providers', self.pmv)
-        bare = [self._bare_provider(p) for p in raw['resource_providers']]
-        resource_classes = [
-            rc['name'] for rc in placement.get('/resource_classes',
-                                               self.pmv)['resource_classes']]
-        if self.strategy == 'bulk':
-            providers, allocations = self._bulk(bare, resource_classes)
+        if self.cloud.concurrency == 1:      # one request at a time
+            placement_part = self._placement()
+            nova_part = self._nova()
         else:
-            providers, allocations = self._per_provider(bare)
-        if self.aggregates:
-            providers = self._with_aggregates(providers)
-
-        self.progress('Reading Nova services, hypervisors, flavors, servers')
-        self.cmv = compute.negotiate(COMPUTE_MIN, COMPUTE_WANTED)
-        services = self._services()
-        hypervisors = self._hypervisors()
-        flavors = self._flavors()
-        servers = self._servers()
+            # Nova and Placement are separate services: read both at once
+            # (Nova's few large lists take as long as thousands of small
+            # Placement reads).
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                nova_future = pool.submit(self._nova)
+                try:
+                    placement_part = self._placement()
+                finally:
+                    # never return or raise with a read still running
+                    concurrent.futures.wait([nova_future])
+                nova_part = nova_future.result()
+        resource_classes, providers, allocations = placement_part
+        services, hypervisors, flavors, servers = nova_part
         return model.build(
             collected_at=_now(),
             microversions={'placement': self.pmv, 'compute': self.cmv},
@@ -177,6 +175,31 @@ class Collector:
             hypervisors=hypervisors, flavors=flavors, servers=servers,
             strategy=self.strategy,
             request_counts=self.cloud.stats.as_dict())
+
+    def _placement(self):
+        placement = self.cloud.placement
+        self.progress('Reading resource providers')
+        raw = placement.get('/resource_providers', self.pmv)
+        bare = [self._bare_provider(p) for p in raw['resource_providers']]
+        del raw                  # the largest document: free it early
+        resource_classes = [
+            rc['name'] for rc in placement.get('/resource_classes',
+                                               self.pmv)['resource_classes']]
+        if self.strategy == 'bulk':
+            providers, allocations = self._bulk(bare, resource_classes)
+        else:
+            providers, allocations = self._per_provider(bare)
+        if self.aggregates:
+            providers = self._with_aggregates(providers)
+        return resource_classes, providers, allocations
+
+    def _nova(self):
+        self.progress('Reading Nova services, hypervisors, flavors, servers')
+        self.cmv = self.cloud.compute.negotiate(COMPUTE_MIN, COMPUTE_WANTED)
+        # four independent lists (the paged ones follow their markers)
+        return tuple(self.cloud.map(lambda read: read(), (
+            self._services, self._hypervisors, self._flavors,
+            self._servers)))
 
     # -- Placement ------------------------------------------------------------
 

@@ -221,7 +221,7 @@ def _init_databases(layout, ports, admin_password):
             c.execute('PRAGMA journal_mode=WAL')
 
 
-def _start_services(layout, ports):
+def _start_services(layout, ports, workers=None):
     procs = {}
     for name in config.SERVICES:
         module, env_var, prog = config.WSGI[name]
@@ -229,7 +229,8 @@ def _start_services(layout, ports):
         if env_var:
             env[env_var] = layout.conf_dir(name)
         cmd = runner.command(module, ports[name], prog or name,
-                             layout.state)
+                             layout.state,
+                             workers=(workers or {}).get(name, 1))
         proc = runner.start(cmd, layout.log(name), env=env,
                             cwd=layout.state)
         with open(layout.pidfile(name), 'w') as f:
@@ -289,7 +290,10 @@ def cmd_up(layout, args):
         save_meta(layout, meta)
     out('starting %s ...' % ', '.join(config.SERVICES))
     t = time.monotonic()
-    procs = _start_services(layout, ports)
+    if args.placement_workers:
+        meta['workers'] = {'placement': args.placement_workers}
+        save_meta(layout, meta)
+    procs = _start_services(layout, ports, meta.get('workers'))
     try:
         timings['services'] = runner.wait_all(procs, START_TIMEOUT)
         if meta.get('registered') != ports:
@@ -351,6 +355,8 @@ def cmd_status(layout, args):
         port = (meta or {}).get('ports', {}).get(name)
         pid = alive.get(name)
         rows.append({'service': name, 'pid': pid, 'port': port,
+                     'workers': ((meta or {}).get('workers') or {}).get(
+                         name, 1),
                      'alive': bool(pid),
                      'answers': bool(pid and port and runner.answers(
                          config.root_url(name, meta['ports'])))})
@@ -447,7 +453,9 @@ def cmd_seed(layout, args):
            len(estate.servers)))
     try:
         result = seed.seed(layout, meta['ports'],
-                           read_text(layout.admin_password), estate)
+                           read_text(layout.admin_password), estate,
+                           threads=(meta.get('workers') or {}).get(
+                               'placement', 1))
     except seed.SeedError as exc:
         raise Fail(str(exc))
     out(json.dumps(result, indent=1, sort_keys=True))
@@ -462,6 +470,17 @@ def cmd_estate(layout, args):
 
 
 # -- main --------------------------------------------------------------------
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError('expected a whole number >= 1, '
+                                         'got %r' % text)
+    return value
+
+
 def build_parser():
     p = argparse.ArgumentParser(
         prog='vfio-sandbox',
@@ -473,6 +492,11 @@ def build_parser():
     sub = p.add_subparsers(dest='command', required=True)
     up = sub.add_parser('up', help='start the services')
     up.add_argument('--state-dir', dest='sub_state_dir', default=None)
+    up.add_argument('--placement-workers', type=_positive, default=None,
+                    metavar='N',
+                    help='Placement worker processes (default 1, or what '
+                         'the last `up` of this state dir asked for); '
+                         'devstack runs 2 or more')
     up.add_argument('--base-port', type=int, default=None,
                     help='use ports N..N+3 instead of free ones')
     st = sub.add_parser('status', help='show each service')

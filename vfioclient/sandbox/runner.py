@@ -107,9 +107,12 @@ def is_ours(pid, state):
             and os.fsencode(state) in cmd)
 
 
-def command(module, port, prog, state, python=None):
-    return [python or sys.executable, '-m', 'vfioclient.sandbox.runner',
-            module, str(port), prog, '--state', state]
+def command(module, port, prog, state, python=None, workers=1):
+    cmd = [python or sys.executable, '-m', 'vfioclient.sandbox.runner',
+           module, str(port), prog, '--state', state]
+    if workers > 1:
+        cmd += ['--workers', str(workers)]
+    return cmd
 
 
 def start(cmd, log_path, env=None, cwd=None):
@@ -245,7 +248,15 @@ def wait_all(procs, timeout):
 
 
 # -- the WSGI server (python -m vfioclient.sandbox.runner) -------------------
-def serve(module, port, prog):
+def serve(module, port, prog, workers=1):
+    """Serve ``module.application`` on 127.0.0.1:``port``.
+
+    ``workers`` > 1 pre-forks that many processes on one listening socket
+    (like uWSGI's ``processes``): a threaded Python server is bound by the
+    GIL to one core, and a real deployment runs several workers.  Workers
+    fork before the app is imported, so they share no connection or
+    cache; they all stay in this process group, which ``stop()`` kills.
+    """
     import importlib
     import socketserver
     from wsgiref import simple_server
@@ -269,12 +280,18 @@ def serve(module, port, prog):
                          % (HOST, port, exc))
         return (EXIT_PORT_IN_USE if exc.errno == errno.EADDRINUSE
                 else 1)
+    if workers > 1:
+        # the loser of a wake-up must not block in accept()
+        server.socket.setblocking(False)
+        for _ in range(workers - 1):
+            if os.fork() == 0:
+                break
     sys.argv = [prog]            # the apps parse sys.argv at import time
     app = importlib.import_module(module).application
     server.set_app(app)
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-    sys.stderr.write('vfio-sandbox runner: %s serving on http://%s:%d/\n'
-                     % (module, HOST, port))
+    sys.stderr.write('vfio-sandbox runner: %s serving on http://%s:%d/ '
+                     '(pid %d)\n' % (module, HOST, port, os.getpid()))
     sys.stderr.flush()
     try:
         server.serve_forever()
@@ -288,11 +305,16 @@ def main(argv=None):
     if '--state' in argv:        # only a marker for is_ours()
         i = argv.index('--state')
         del argv[i:i + 2]
-    if len(argv) != 3:
+    workers = 1
+    if '--workers' in argv:
+        i = argv.index('--workers')
+        workers = int(argv[i + 1])
+        del argv[i:i + 2]
+    if len(argv) != 3 or workers < 1:
         sys.stderr.write('usage: python -m vfioclient.sandbox.runner '
-                         'MODULE PORT PROG [--state DIR]\n')
+                         'MODULE PORT PROG [--state DIR] [--workers N]\n')
         return 2
-    return serve(argv[0], int(argv[1]), argv[2])
+    return serve(argv[0], int(argv[1]), argv[2], workers)
 
 
 if __name__ == '__main__':

@@ -57,12 +57,12 @@ class Sandbox:
                               capture_output=True, text=True)
         return proc.returncode == 0
 
-    def up(self):
+    def up(self, placement_workers=1):
         if self.is_up():
             log('sandbox already up in %s' % self.state)
             return 0.0
         t = time.monotonic()
-        self._cli('up')
+        self._cli('up', '--placement-workers', str(placement_workers))
         return time.monotonic() - t
 
     def down(self):
@@ -138,11 +138,14 @@ def run_measured(cmd, env, stdout_path=os.devnull):
 
 
 def audit(env, snapshot, strategy='bulk', concurrency=None, python=None,
-          workdir='.'):
-    """``openstack vfio audit --save-snapshot`` as a subprocess."""
+          workdir='.', reuse=None):
+    """``openstack vfio audit --save-snapshot`` as a subprocess
+    (``reuse``: an earlier snapshot for ``--reuse-snapshot``)."""
     cmd = [bin_path('openstack', python), 'vfio', 'audit',
            '--save-snapshot', snapshot, '--strategy', strategy, '-f',
            'value']
+    if reuse:
+        cmd += ['--reuse-snapshot', reuse]
     if concurrency:
         cmd += ['--concurrency', str(concurrency)]
     result = run_measured(cmd, env, os.path.join(

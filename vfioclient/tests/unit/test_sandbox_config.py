@@ -53,6 +53,9 @@ class TestConfig(testtools.TestCase):
         self.assertEqual('placement',
                          cp.get('keystone_authtoken', 'username'))
         self.assertEqual('pw', cp.get('keystone_authtoken', 'password'))
+        # disposable data: no fsync per commit (seeding is write-bound)
+        self.assertEqual('false', cp.get('placement_database',
+                                         'sqlite_synchronous'))
 
     def test_nova_conf(self):
         cp = parse(config.nova_conf(self.layout, PORTS, 'pw'))
@@ -234,3 +237,53 @@ class TestCliErrors(testtools.TestCase):
         path = os.path.join(d, 'pw')
         cli.write_private(path, 'x')
         self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+
+
+class TestWorkers(testtools.TestCase):
+    """``runner --workers N``: N processes answer on one port and all go
+    with the process group."""
+
+    def test_two_workers_share_the_port_and_stop_together(self):
+        import http.client
+        d = self.useFixture(fixtures.TempDir()).path
+        port = runner.pick_free_port()
+        cmd = runner.command('vfioclient.tests.pid_app', port, 'x', d,
+                             workers=2)
+        self.assertEqual(['--workers', '2'], cmd[-2:])
+        proc = runner.start(cmd, os.path.join(d, 'x.log'))
+        self.addCleanup(runner.stop, proc.pid, 5)
+        runner.wait_all({'x': (proc, 'http://127.0.0.1:%d/' % port,
+                               os.path.join(d, 'x.log'))}, 30)
+        pids = set()
+        for _ in range(60):
+            conn = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+            conn.request('GET', '/')
+            pids.add(int(conn.getresponse().read()))
+            conn.close()
+        self.assertEqual(2, len(pids), 'answered by %s' % pids)
+        self.assertIn(proc.pid, pids)
+        for pid in pids:
+            self.assertEqual(proc.pid, os.getpgid(pid))
+        self.assertTrue(runner.stop(proc.pid, timeout=5))
+        for pid in pids:
+            self.assertFalse(runner.alive(pid))
+
+    def test_one_worker_is_the_default(self):
+        cmd = runner.command('m', 1, 'x', '/s')
+        self.assertNotIn('--workers', cmd)
+
+    def test_bad_workers_argument(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'sys.stderr', self.useFixture(
+                fixtures.StringStream('stderr')).stream))
+        self.assertEqual(2, runner.main(['m', '1', 'x', '--workers', '0']))
+
+    def test_placement_workers_option(self):
+        parser = cli.build_parser()
+        args = parser.parse_args(['up', '--placement-workers', '2'])
+        self.assertEqual(2, args.placement_workers)
+        self.useFixture(fixtures.MonkeyPatch(
+            'sys.stderr', self.useFixture(
+                fixtures.StringStream('stderr')).stream))
+        self.assertRaises(SystemExit, parser.parse_args,
+                          ['up', '--placement-workers', '0'])
