@@ -496,7 +496,7 @@ def build_parser():
                     metavar='N',
                     help='Placement worker processes (default 1, or what '
                          'the last `up` of this state dir asked for); '
-                         'devstack runs 2 or more')
+                         'uWSGI or mod_wsgi deployments run several')
     up.add_argument('--base-port', type=int, default=None,
                     help='use ports N..N+3 instead of free ones')
     st = sub.add_parser('status', help='show each service')

@@ -71,8 +71,8 @@ def parse_args(argv):
                    help="the audit's --concurrency (default: its own)")
     p.add_argument('--placement-workers', type=int, default=2,
                    help='Placement worker processes in the sandbox '
-                        '(default %(default)s, as devstack runs it on a '
-                        'small machine; 1: a single threaded process)')
+                        '(default %(default)s: a deployment runs several; '
+                        '1: a single threaded process)')
     p.add_argument('--naive-full', default='1000',
                    help='sizes at which the naive loopback loop is measured '
                         'over every provider; at other sizes it samples '
@@ -676,9 +676,13 @@ Machine: {machine}.  Load average {load}: the machine was shared with
 other jobs, so absolute times are noisy; the ratios are measured side by
 side in the same run, on the same estate, within minutes of each other.
 
-Set-up: the ``vfio-sandbox`` cloud (real Keystone, Placement and Nova API,
-each one threaded wsgiref process on SQLite, over HTTP on 127.0.0.1, with
-keystonemiddleware validating tokens), seeded with the ``large N`` estate
+Set-up: the ``vfio-sandbox`` cloud (real Keystone, Placement and Nova API
+on SQLite, over HTTP on 127.0.0.1, with keystonemiddleware validating
+tokens; Keystone and Nova API one threaded wsgiref process each,
+Placement {workers} pre-forked worker processes (``vfio-sandbox up
+--placement-workers``: one threaded Python server is held to one core by
+the GIL, and a deployment runs several), seeded with the ``large N``
+estate
 through Placement's API: N compute roots, each with 4 legacy pGPU
 providers (``VGPU`` total 1; half of the hosts have 2 allocated), every 4th
 host also a converted PCI provider (4 VFs, 1 allocated).  That is 5.25
@@ -716,21 +720,33 @@ Targets
 
 {targets}
 
-**Requests per provider.**  The bulk strategy reads nothing per compute
-root and nothing per provider with nothing allocated (one
-``resources=RC:total`` list per class and total finds those), but
+**Requests per provider, first audit.**  The bulk strategy reads nothing
+per compute root and no allocations of a provider with nothing allocated
+(one ``resources=RC:total`` list per class and total finds those), but
 Placement has no bulk read of inventories and none of allocations by
-provider.  So one inventory read per child provider and one allocation
-read per child with something allocated is the floor: in the ``large``
-estate 4.25 children and 1.25 allocated children per host against 5.25
-providers per host, that is (4.25 + 1.25) / 5.25 = 1.05 Placement
-requests per provider, plus a constant (lists, traits, Nova).  The target
-of at most 1 is missed by about 5 % on this estate shape; it is met on
-estates with fewer children per root or fewer allocated children (a real
-legacy estate has one pGPU provider per physical GPU, or per VF, with many
-vGPUs on few providers).  Every request the audit makes is needed to keep
-the snapshot complete (the ``bulk`` and ``per-provider`` snapshots are
-compared field by field above).
+provider.  So a first audit, which knows nothing yet, cannot do with less
+than one inventory read per child provider and one allocation read per
+child with something allocated: in the ``large`` estate 4.25 children and
+1.25 allocated children per host against 5.25 providers per host, that is
+(4.25 + 1.25) / 5.25 = 1.05 Placement requests per provider, plus a
+constant (lists, traits, Nova).  The target of at most 1 is missed by
+about 5 % on this estate shape by the first audit; it holds whenever there
+are no more allocated child providers than hosts.  Every request is needed
+to keep the snapshot complete (the ``bulk`` and ``per-provider`` snapshots
+are compared field by field above): ``GET /allocation_candidates`` gives
+capacity and usage of many trees at once but not ``total``, ``reserved``
+or the unit limits, drops full trees and names no consumer, and reading
+``/allocations/{{consumer}}`` per server would miss exactly the orphaned
+allocations an audit must find.
+
+**Requests per provider, every later audit.**  An upgrade night runs the
+audit before and after each step.  ``--reuse-snapshot`` takes the
+inventories of the previous snapshot for every child provider whose
+Placement generation (incremented by every inventory and trait write),
+name and parents are unchanged, and reads only allocations (never reused:
+deleting an allocation changes no generation) and the lists.  Its snapshot
+is compared with the full one above (``same snapshot``); the repeat audit
+reads about a quarter of a request per provider.
 
 Versions
 ~~~~~~~~
@@ -751,10 +767,12 @@ The bench starts its own sandbox in a temporary state directory (or
 the latency proxy (``vfioclient/tests/bench/latency_proxy.py``: 127.0.0.1
 only, bounded, stops when idle or when the bench exits), runs everything,
 prints the tables, and stops what it started.  It never fails on a missed
-target; it exits 1 only when a run breaks.  Above ``--naive-full-max``
-hosts the naive loopback script is sampled and extrapolated; the naive
-script behind the proxy is always sampled (``--naive-latency-sample``);
-each is marked ``*``.
+target; it exits 1 only when a run breaks.  At sizes not named by
+``--naive-full`` (default 1000, the size the targets name) the naive
+loopback script is sampled (``--naive-sample``) and extrapolated; the
+naive script behind the proxy is always sampled
+(``--naive-latency-sample``); each is marked ``*``.  ``--placement-workers
+1`` measures against a single Placement process.
 
 To 10,000 hosts and beyond
 --------------------------
@@ -769,10 +787,12 @@ requests, against 210,000 for the naive script and 210,000 CLI processes
 for the shell loop (at about 1 s of start-up each, more than two days).
 
 **Concurrency.**  The reads run on a bounded pool (``--concurrency``,
-default 8) over one keystoneauth session.  On loopback a single Placement
-process is the bottleneck, so concurrency gains little and speed comes
-from making fewer requests; against a remote cloud the pool hides the
-latency (8 requests in flight: about 8x on the latency part).  Production
+default 8) over one keystoneauth session, and Nova's lists are read while
+Placement is (two services, two processes).  On loopback Placement's CPU
+is the bottleneck (here {workers} worker processes on the 2 cores the
+client, the proxy and Nova share), so speed comes from making fewer
+requests; against a remote cloud the pool hides the latency (8 requests
+in flight).  Production
 Placement runs several WSGI workers behind a load balancer, so
 ``--concurrency 16`` or ``32`` helps there; raise it with care, because
 the audit is meant to run during an upgrade, beside Nova's own traffic.
