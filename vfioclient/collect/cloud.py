@@ -389,8 +389,10 @@ class Collector:
 
     # -- Nova -----------------------------------------------------------------
 
-    def _paged(self, path, key, params=None):
-        """All items of a Nova list, following ``limit``/``marker``."""
+    def _paged(self, path, key, convert, params=None):
+        """All items of a Nova list, following ``limit``/``marker``, each
+        passed through ``convert`` a page at a time (so that only one page
+        of raw JSON is held at once)."""
         items = []
         marker = None
         while True:
@@ -399,7 +401,7 @@ class Collector:
                 query['marker'] = marker
             body = self.cloud.compute.get(path, self.cmv, params=query)
             page = body.get(key, [])
-            items.extend(page)
+            items.extend(convert(item) for item in page)
             if len(page) < NOVA_PAGE or not body.get('%s_links' % key):
                 return items
             marker = page[-1]['id']
@@ -413,41 +415,46 @@ class Collector:
             for s in body['services']]
 
     def _hypervisors(self):
-        items = self._paged('/os-hypervisors/detail', 'hypervisors')
-        return [model.Hypervisor(
-            id=str(h['id']), hypervisor_hostname=h['hypervisor_hostname'],
-            host=(h.get('service') or {}).get('host') or '',
-            state=h.get('state') or '', status=h.get('status') or '')
-            for h in items]
+        return self._paged('/os-hypervisors/detail', 'hypervisors',
+                           _hypervisor)
 
     def _flavors(self):
-        items = self._paged('/flavors/detail', 'flavors',
-                            params={'is_public': 'None'})
-        return [model.Flavor(
-            id=f['id'], name=f['name'], vcpus=f['vcpus'], ram=f['ram'],
-            disk=f['disk'], ephemeral=f.get('OS-FLV-EXT-DATA:ephemeral', 0),
-            swap=f.get('swap') or 0,
-            is_public=f.get('os-flavor-access:is_public', True),
-            description=f.get('description'),
-            extra_specs=dict(f.get('extra_specs') or {}))
-            for f in items]
+        return self._paged('/flavors/detail', 'flavors', _flavor,
+                           params={'is_public': 'None'})
 
     def _servers(self):
-        items = self._paged('/servers/detail', 'servers',
-                            params={'all_tenants': '1'})
-        servers = []
-        for s in items:
-            flavor = s.get('flavor') or {}
-            servers.append(model.Server(
-                id=s['id'], name=s.get('name') or '',
-                project_id=s.get('tenant_id') or '',
-                status=s.get('status') or '',
-                host=s.get('OS-EXT-SRV-ATTR:host'),
-                hypervisor_hostname=s.get(
-                    'OS-EXT-SRV-ATTR:hypervisor_hostname'),
-                flavor_name=flavor.get('original_name') or '',
-                flavor_extra_specs=dict(flavor.get('extra_specs') or {}),
-                flavor_vcpus=flavor.get('vcpus') or 0,
-                flavor_ram=flavor.get('ram') or 0,
-                flavor_disk=flavor.get('disk') or 0))
-        return servers
+        return self._paged('/servers/detail', 'servers', _server,
+                           params={'all_tenants': '1'})
+
+
+# -- Nova's JSON to the model (one item at a time) ----------------------------
+def _hypervisor(h):
+    return model.Hypervisor(
+        id=str(h['id']), hypervisor_hostname=h['hypervisor_hostname'],
+        host=(h.get('service') or {}).get('host') or '',
+        state=h.get('state') or '', status=h.get('status') or '')
+
+
+def _flavor(f):
+    return model.Flavor(
+        id=f['id'], name=f['name'], vcpus=f['vcpus'], ram=f['ram'],
+        disk=f['disk'], ephemeral=f.get('OS-FLV-EXT-DATA:ephemeral', 0),
+        swap=f.get('swap') or 0,
+        is_public=f.get('os-flavor-access:is_public', True),
+        description=f.get('description'),
+        extra_specs=dict(f.get('extra_specs') or {}))
+
+
+def _server(s):
+    flavor = s.get('flavor') or {}
+    return model.Server(
+        id=s['id'], name=s.get('name') or '',
+        project_id=s.get('tenant_id') or '',
+        status=s.get('status') or '',
+        host=s.get('OS-EXT-SRV-ATTR:host'),
+        hypervisor_hostname=s.get('OS-EXT-SRV-ATTR:hypervisor_hostname'),
+        flavor_name=flavor.get('original_name') or '',
+        flavor_extra_specs=dict(flavor.get('extra_specs') or {}),
+        flavor_vcpus=flavor.get('vcpus') or 0,
+        flavor_ram=flavor.get('ram') or 0,
+        flavor_disk=flavor.get('disk') or 0)
