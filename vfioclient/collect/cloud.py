@@ -276,7 +276,7 @@ class Collector:
                 aggregates=None))
         return providers, allocations
 
-    def _bulk(self, bare, resource_classes=None):
+    def _bulk(self, bare, resource_classes):
         placement = self.cloud.placement
         children = [p for p in bare if not p.is_root]
 
@@ -301,10 +301,6 @@ class Collector:
         inventories = {}
         to_read = children
         if self.reuse is not None:
-            if resource_classes is None:
-                resource_classes = [
-                    rc['name'] for rc in placement.get(
-                        '/resource_classes', self.pmv)['resource_classes']]
             earlier = self.reuse.provider_by_uuid()
             to_read = []
             for p in children:

@@ -221,7 +221,12 @@ def _init_databases(layout, ports, admin_password):
             c.execute('PRAGMA journal_mode=WAL')
 
 
-def _start_services(layout, ports, workers=None):
+def workers_of(meta, service):
+    """Worker processes of ``service`` (``up --placement-workers``)."""
+    return ((meta or {}).get('workers') or {}).get(service, 1)
+
+
+def _start_services(layout, ports, meta):
     procs = {}
     for name in config.SERVICES:
         module, env_var, prog = config.WSGI[name]
@@ -230,7 +235,7 @@ def _start_services(layout, ports, workers=None):
             env[env_var] = layout.conf_dir(name)
         cmd = runner.command(module, ports[name], prog or name,
                              layout.state,
-                             workers=(workers or {}).get(name, 1))
+                             workers=workers_of(meta, name))
         proc = runner.start(cmd, layout.log(name), env=env,
                             cwd=layout.state)
         with open(layout.pidfile(name), 'w') as f:
@@ -293,7 +298,7 @@ def cmd_up(layout, args):
     if args.placement_workers:
         meta['workers'] = {'placement': args.placement_workers}
         save_meta(layout, meta)
-    procs = _start_services(layout, ports, meta.get('workers'))
+    procs = _start_services(layout, ports, meta)
     try:
         timings['services'] = runner.wait_all(procs, START_TIMEOUT)
         if meta.get('registered') != ports:
@@ -355,8 +360,7 @@ def cmd_status(layout, args):
         port = (meta or {}).get('ports', {}).get(name)
         pid = alive.get(name)
         rows.append({'service': name, 'pid': pid, 'port': port,
-                     'workers': ((meta or {}).get('workers') or {}).get(
-                         name, 1),
+                     'workers': workers_of(meta, name),
                      'alive': bool(pid),
                      'answers': bool(pid and port and runner.answers(
                          config.root_url(name, meta['ports'])))})
@@ -454,8 +458,7 @@ def cmd_seed(layout, args):
     try:
         result = seed.seed(layout, meta['ports'],
                            read_text(layout.admin_password), estate,
-                           threads=(meta.get('workers') or {}).get(
-                               'placement', 1))
+                           threads=workers_of(meta, 'placement'))
     except seed.SeedError as exc:
         raise Fail(str(exc))
     out(json.dumps(result, indent=1, sort_keys=True))

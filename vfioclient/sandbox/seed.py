@@ -53,9 +53,9 @@ class Placement:
         self.stats = {}
         self._lock = threading.Lock()
 
-    def count(self, what):
+    def count(self, what, n=1):
         with self._lock:
-            self.stats[what] = self.stats.get(what, 0) + 1
+            self.stats[what] = self.stats.get(what, 0) + n
 
     def call(self, method, path, body=None, ok=(200, 201, 204)):
         for attempt in range(8):
@@ -149,14 +149,9 @@ class Placement:
         if not consumers:
             return
         self.call('POST', '/allocations', {
-            c.uuid: {'allocations': {rp: {'resources': res}
-                                     for rp, res in c.allocations.items()},
-                     'project_id': project_id, 'user_id': user_id,
-                     'consumer_type': 'INSTANCE',
-                     'consumer_generation': None}
+            c.uuid: allocation_body(c, project_id, user_id, None)
             for c in consumers})
-        for _ in consumers:
-            self.count('allocations_written')
+        self.count('allocations_written', len(consumers))
 
     def ensure_allocation(self, consumer, project_id, user_id):
         path = '/allocations/%s' % consumer.uuid
@@ -166,13 +161,19 @@ class Placement:
         if have == consumer.allocations:
             self.count('allocations_unchanged')
             return
-        self.call('PUT', path, {
-            'allocations': {rp: {'resources': res}
+        self.call('PUT', path, allocation_body(
+            consumer, project_id, user_id, cur.get('consumer_generation')))
+        self.count('allocations_written')
+
+
+def allocation_body(consumer, project_id, user_id, generation):
+    """One consumer's allocations as ``PUT /allocations/{uuid}`` takes
+    them (also one entry of ``POST /allocations``), microversion 1.38+."""
+    return {'allocations': {rp: {'resources': res}
                             for rp, res in consumer.allocations.items()},
             'project_id': project_id, 'user_id': user_id,
             'consumer_type': 'INSTANCE',
-            'consumer_generation': cur.get('consumer_generation')})
-        self.count('allocations_written')
+            'consumer_generation': generation}
 
 
 def seed_placement(placement, estate, project_id, user_id, threads=1):

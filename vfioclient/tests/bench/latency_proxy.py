@@ -37,6 +37,8 @@ import threading
 import time
 import urllib.parse
 
+from vfioclient.sandbox import runner
+
 LOOPBACK = '127.0.0.1'
 STATS_PATH = '/__proxy__/stats'
 HOP_BY_HOP = frozenset((
@@ -172,13 +174,7 @@ def _alive(pid):
     if pid == _FIRST_PARENT:
         # Our parent: when it dies we are re-parented (pid reuse-proof).
         return os.getppid() == pid
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return runner.alive(pid)
 
 
 _FIRST_PARENT = os.getppid()

@@ -69,14 +69,7 @@ class TestCollectorStrategies(base.PlacementTestCase):
 
     def _placement_part(self, strategy):
         collector, stats = self._collector(strategy)
-        raw = collector.cloud.placement.get('/resource_providers',
-                                            collector.pmv)
-        bare = [collector._bare_provider(p)
-                for p in raw['resource_providers']]
-        if strategy == 'bulk':
-            providers, allocations = collector._bulk(bare)
-        else:
-            providers, allocations = collector._per_provider(bare)
+        _, providers, allocations = collector._placement()
         return (sorted(providers, key=lambda p: p.uuid),
                 sorted(allocations, key=lambda a: (a.provider_uuid,
                                                    a.consumer_uuid)),
@@ -125,11 +118,7 @@ class TestCollectorStrategies(base.PlacementTestCase):
                        {'aggregates': [agg],
                         'resource_provider_generation': rp['generation']})
         collector, stats = self._collector('bulk')
-        raw = collector.cloud.placement.get('/resource_providers',
-                                            collector.pmv)
-        bare = [collector._bare_provider(p)
-                for p in raw['resource_providers']]
-        providers, _ = collector._bulk(bare)
+        _, providers, _ = collector._placement()
         self.assertTrue(all(p.aggregates is None for p in providers))
         collector.aggregates = True
         got = {p.name: p.aggregates
