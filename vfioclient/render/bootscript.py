@@ -38,7 +38,9 @@ import re
 import shlex
 
 from vfioclient.model import host as model
-from vfioclient.rules import host as host_rules
+from vfioclient.nova import pci_address
+from vfioclient.nvidia import pci_ids
+from vfioclient.nvidia import vgpu_types
 
 SCRIPT_NAME = 'vfio-vgpu-setup'
 DEFAULT_SCRIPT_PATH = '/usr/local/sbin/' + SCRIPT_NAME
@@ -60,17 +62,17 @@ _VGPU_ID_MAX = 10 ** 9
 
 
 def _validate(vgpu_type, gpus, vfs, type_id, wait_seconds):
-    spec = host_rules.validate_type_spec(vgpu_type)
+    spec = vgpu_types.validate_type_spec(vgpu_type)
     addresses = []
     for gpu in gpus or ():
-        address = host_rules.normalize_pci_address(gpu)
+        address = pci_address.normalize_address(gpu)
         if address not in addresses:
             addresses.append(address)
     if vfs is not None and (not isinstance(vfs, int) or isinstance(vfs, bool)
                             or not 1 <= vfs <= MAX_VFS):
         raise ValueError('--vfs must be a number from 1 to %d, got %r'
                          % (MAX_VFS, vfs))
-    number = host_rules.type_spec_number(spec)
+    number = vgpu_types.type_spec_number(spec)
     if type_id is not None:
         if not isinstance(type_id, int) or not 0 < type_id < _VGPU_ID_MAX:
             raise ValueError('vGPU type id must be a positive number, got %r'
@@ -110,18 +112,18 @@ def render_script(vgpu_type, gpus=(), vfs=None, type_id=None,
     spec, addresses, known_id = _validate(vgpu_type, gpus, vfs, type_id,
                                           wait_seconds)
     match = ' '.join(spec.split()).lower()
-    short = match.split()[-1]
+    short = vgpu_types.short_name(match)
     settings = '\n'.join([
         'VGPU_TYPE=%s' % _q(spec),
         'VGPU_TYPE_ID=%s' % _q('' if known_id is None else known_id),
         'VGPU_TYPE_MATCH=%s' % _q(match),
         'VGPU_TYPE_SHORT=%s' % _q(short),
         'TYPE_IS_ID=%s' % _q(
-            '1' if host_rules.type_spec_number(spec) is not None else '0'),
+            '1' if vgpu_types.type_spec_number(spec) is not None else '0'),
         'VFS_PER_GPU=%s' % _q('' if vfs is None else vfs),
         'GPUS=%s' % _q(' '.join(addresses)),
         'PF_ONLY_PRODUCTS=%s' % _q(' '.join(
-            '0x' + p for p in sorted(host_rules.PF_ONLY_VGPU_PRODUCTS))),
+            '0x' + p for p in sorted(pci_ids.PF_ONLY_VGPU_PRODUCTS))),
         'DEFAULT_WAIT_SECONDS=%s' % _q(wait_seconds),
         'DEFAULT_SRIOV_MANAGE=%s' % _q(SRIOV_MANAGE),
     ])
@@ -159,7 +161,7 @@ def render_systemd_unit(vgpu_type, script_path=DEFAULT_SCRIPT_PATH):
     Install it as ``/etc/systemd/system/vfio-vgpu-setup.service`` next to
     the script at ``script_path``.
     """
-    spec = host_rules.validate_type_spec(vgpu_type)
+    spec = vgpu_types.validate_type_spec(vgpu_type)
     if not _SCRIPT_PATH_RE.match(script_path or '') or '..' in script_path:
         raise ValueError('script path %r is not a plain absolute path'
                          % script_path)
@@ -549,8 +551,8 @@ def resolve_type_id(vgpu_type, report=None):
     static table is deliberately not used: ids are per driver release, and
     a wrong embedded id would fail every boot.
     """
-    spec = host_rules.validate_type_spec(vgpu_type)
-    number = host_rules.type_spec_number(spec)
+    spec = vgpu_types.validate_type_spec(vgpu_type)
+    number = vgpu_types.type_spec_number(spec)
     if number is not None:
         return number
     if report is None:
@@ -560,5 +562,5 @@ def resolve_type_id(vgpu_type, report=None):
         candidates.extend(gpu.types_offered)
         candidates.extend(model.VgpuType(u.id, u.name)
                           for u in gpu.types_in_use if u.name)
-    found = host_rules.match_vgpu_type(spec, candidates)
+    found = vgpu_types.match_vgpu_type(spec, candidates)
     return found.id if found else None

@@ -20,6 +20,8 @@ from vfioclient.nova import devspec
 from vfioclient.nova import errors
 from vfioclient.nova import mdev as mdev_mod
 from vfioclient.nova import names
+from vfioclient.nova import pci_address
+from vfioclient.nvidia import pci_ids
 from vfioclient.rules import findings as f
 from vfioclient.rules.findings import define
 
@@ -202,7 +204,7 @@ define('VFIO-C175', W, 'mdev device address not on the host',
        'device_addresses names a device the host report does not have.',
        'Fix the address.')
 
-NVIDIA = '10de'
+NVIDIA = pci_ids.VENDOR_ID
 DEPRECATED_NAMES = {
     ('pci', 'passthrough_whitelist'): '[pci] device_spec',
     ('DEFAULT', 'pci_passthrough_whitelist'): '[pci] device_spec',
@@ -750,7 +752,7 @@ def _mdev_vs_specs(snapshot, spec_items, default, by_address):
                     s.spec.vendor_id in (NVIDIA, devspec.ANY)]
     for address, mdev_type in by_address.items():
         try:
-            addr = devspec.parse_pci_address(address)
+            addr = pci_address.parse_physical_address(address)
         except errors.NovaConfigError:
             continue
         for s in nvidia_specs:

@@ -292,7 +292,7 @@ class TestHostileInput(ScriptTestCase):
     def test_quoting_holds_even_without_validation(self):
         # Defence in depth: bypass validation, the quoting alone must hold.
         self.useFixture(fixtures.MonkeyPatch(
-            'vfioclient.rules.host.validate_type_spec', lambda s: s))
+            'vfioclient.nvidia.vgpu_types.validate_type_spec', lambda s: s))
         self.build()
         for text in self.HOSTILE:
             script = bootscript.render_script(text.format(m=self.marker()))
