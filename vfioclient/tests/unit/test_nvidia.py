@@ -58,9 +58,9 @@ class TestTypes(base.BaseTestCase):
              model.VgpuType(468, 'GRID A100-4C'))
 
     def test_match_by_id(self):
-        self.assertEqual(1148, vgpu_types.match_vgpu_type('1148', self.types).id)
-        self.assertEqual(1148,
-                         vgpu_types.match_vgpu_type('nvidia-1148', self.types).id)
+        match = vgpu_types.match_vgpu_type
+        self.assertEqual(1148, match('1148', self.types).id)
+        self.assertEqual(1148, match('nvidia-1148', self.types).id)
         self.assertIsNone(vgpu_types.match_vgpu_type('1149', self.types))
 
     def test_match_by_name(self):
@@ -68,17 +68,17 @@ class TestTypes(base.BaseTestCase):
             'NVIDIA L40S-2Q', self.types).id)
         self.assertEqual(1148, vgpu_types.match_vgpu_type(
             'nvidia  l40s-2q', self.types).id)
-        self.assertEqual(1148, vgpu_types.match_vgpu_type('L40S-2Q',
-                                                     self.types).id)
+        self.assertEqual(1148, vgpu_types.match_vgpu_type(
+            'L40S-2Q', self.types).id)
         # GRID prefix renamed to NVIDIA in later drivers.
-        self.assertEqual(468, vgpu_types.match_vgpu_type('NVIDIA A100-4C',
-                                                    self.types).id)
+        self.assertEqual(468, vgpu_types.match_vgpu_type(
+            'NVIDIA A100-4C', self.types).id)
         self.assertIsNone(vgpu_types.match_vgpu_type('L40S-48Q', self.types))
 
     def test_ambiguous_name(self):
         types = self.types + (model.VgpuType(9, 'GRID L40S-2Q'),)
-        self.assertRaises(ValueError, vgpu_types.match_vgpu_type, 'L40S-2Q',
-                          types)
+        self.assertRaises(ValueError, vgpu_types.match_vgpu_type,
+                          'L40S-2Q', types)
 
     def test_validate_type_spec(self):
         self.assertEqual('NVIDIA A10-4Q',
@@ -87,7 +87,8 @@ class TestTypes(base.BaseTestCase):
                          vgpu_types.validate_type_spec('GRID A100D-1-10C'))
         for hostile in ('$(touch /tmp/x)', "x'; rm -rf /", 'a`id`', 'a;b',
                         'a\nb', '', 'a"b', 'x' * 100, '-rf'):
-            self.assertRaises(ValueError, vgpu_types.validate_type_spec, hostile)
+            self.assertRaises(ValueError, vgpu_types.validate_type_spec,
+                              hostile)
 
     def test_type_spec_number(self):
         self.assertEqual(597, vgpu_types.type_spec_number('597'))
@@ -128,10 +129,10 @@ class TestClassify(base.BaseTestCase):
             [model.LEGACY_MDEV_VF, model.VARIANT_VF]))
 
     def test_gpu_model(self):
-        self.assertEqual('A40', classify.gpu_model('2235'))
-        self.assertEqual('RTX6000-ADA', classify.gpu_model(
+        self.assertEqual('A40', pci_ids.gpu_model('2235'))
+        self.assertEqual('RTX6000-ADA', pci_ids.gpu_model(
             'ffff', ['NVIDIA RTX6000-Ada-1Q']))
-        self.assertEqual('10de:ffff', classify.gpu_model('ffff'))
+        self.assertEqual('10de:ffff', pci_ids.gpu_model('ffff'))
 
 
 class TestOneRuleEach(base.BaseTestCase):
