@@ -532,16 +532,6 @@ exit 0
 '''
 
 
-def render(vgpu_type, output_format='shell', **kwargs):
-    """``render_script`` or ``render_systemd_unit`` by format name."""
-    if output_format == 'systemd':
-        return render_systemd_unit(
-            vgpu_type, script_path=kwargs.get('script_path',
-                                              DEFAULT_SCRIPT_PATH))
-    kwargs.pop('script_path', None)
-    return render_script(vgpu_type, **kwargs)
-
-
 def resolve_type_id(vgpu_type, report=None):
     """The type id for a spec, when this host's data tells it before boot.
 

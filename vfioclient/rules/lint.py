@@ -13,7 +13,6 @@ import difflib
 import json
 import re
 
-from oslo_utils import strutils
 
 from vfioclient.nova import alias as alias_mod
 from vfioclient.nova import devspec
@@ -978,9 +977,3 @@ def _clip(finding):
     return dataclasses.replace(finding, message='%s... (%d more characters)'
                                % (message[:MAX_MESSAGE],
                                   len(message) - MAX_MESSAGE))
-
-
-# Convenience for show and for later rules.
-def bool_tag(value):
-    """Normalised tag string -> True/False/None."""
-    return None if value is None else strutils.bool_from_string(value)

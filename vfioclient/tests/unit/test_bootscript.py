@@ -9,7 +9,7 @@ import fixtures
 from oslotest import base
 
 from vfioclient.render import bootscript
-from vfioclient.tests.fixtures import sysfs as fake_sysfs
+from vfioclient.sandbox import fakesysfs as fake_sysfs
 
 PF = '0000:01:00.0'
 VFS = ('0000:01:00.4', '0000:01:00.5', '0000:01:00.6', '0000:01:00.7')
@@ -186,8 +186,8 @@ class TestFailures(ScriptTestCase):
             f.write('#!/bin/sh\necho "$@" >> %s\nexec %s -c %s\n' % (
                 shlex.quote(log), shlex.quote(sys.executable),
                 shlex.quote(
-                    'from vfioclient.tests.fixtures import sysfs; '
-                    'sysfs.add_vfs(%r, %r)' % (self.root, gpu))))
+                    'from vfioclient.sandbox import fakesysfs; '
+                    'fakesysfs.add_vfs(%r, %r)' % (self.root, gpu))))
         os.chmod(manage, 0o755)
         script = bootscript.render_script('NVIDIA L40S-2Q',
                                           gpus=['81:00.0'], vfs=3)

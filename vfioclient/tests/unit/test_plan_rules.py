@@ -16,7 +16,7 @@ from vfioclient.nvidia import profiles
 from vfioclient.rules import lint
 from vfioclient.rules import plan as rules
 from vfioclient.sandbox import estates
-from vfioclient.tests.fixtures import sysfs as fake_sysfs
+from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.tests.unit import test_audit_rules
 
 A40_PF = '0000:41:00.0'
