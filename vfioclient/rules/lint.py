@@ -13,7 +13,6 @@ import difflib
 import json
 import re
 
-
 from vfioclient.nova import alias as alias_mod
 from vfioclient.nova import devspec
 from vfioclient.nova import errors
