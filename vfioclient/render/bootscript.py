@@ -1,12 +1,14 @@
 """The boot-time vGPU setup script and its systemd unit (pure text out).
 
 ``current_vgpu_type`` and the VFs themselves are lost at every reboot
-(sheet 3.5), so each variant-driver host runs this script before
+(Nova's ``doc/source/admin/virtual-gpu.rst``, Nova 34.0.0: sriov-manage
+must run at each boot), so each variant-driver host runs this script before
 nova-compute.  For each selected GPU it:
 
 1. checks the PF (vendor ``10de``, bound to ``nvidia``, SR-IOV capable);
 2. enables VFs if none exist: NVIDIA's ``/usr/lib/nvidia/sriov-manage -e
-   <PF>`` when it is installed (NVIDIA's documented way, sheet 2 and 3.3),
+   <PF>`` when it is installed (NVIDIA's documented way: NVIDIA vGPU User
+   Guide, https://docs.nvidia.com/vgpu/latest/grid-vgpu-user-guide/),
    otherwise by writing the VF count to ``sriov_numvfs`` (the generic
    kernel interface the upstream driver documents).  A PF that already has
    fewer VFs than wanted is an error: cycling SR-IOV destroys vGPUs;
@@ -22,7 +24,8 @@ GPU selection without ``--gpu``: every PCI function under
 ``/sys/bus/pci/devices`` with vendor ``0x10de``, a display class, no
 ``physfn`` (a PF), bound to ``nvidia``, ``sriov_totalvfs`` > 0, no
 ``mdev_supported_types`` (a legacy PF-mdev GPU) and not a pre-Ampere board
-(T4/V100 product ids advertise SR-IOV that vGPU does not use, sheet 2).
+(T4/V100 product ids advertise SR-IOV that vGPU does not use; see
+:data:`vfioclient.nvidia.pci_ids.PF_ONLY_VGPU_PRODUCTS`).
 
 A type named by profile name is resolved at boot from the VFs'
 ``creatable_vgpu_types`` (ids may differ between driver releases).  The
@@ -537,9 +540,10 @@ def resolve_type_id(vgpu_type, report=None):
 
     From the spec itself (``597``, ``nvidia-597``), else from the types a
     host report of the target host shows (offered or in use).  None when
-    unknown: the script then resolves the name at boot.  The sheet's
-    static table is deliberately not used: ids are per driver release, and
-    a wrong embedded id would fail every boot.
+    unknown: the script then resolves the name at boot.  The built-in
+    profile table (:mod:`vfioclient.nvidia.profiles`) is deliberately not
+    used: ids are per driver release, and a wrong embedded id would fail
+    every boot.
     """
     spec = vgpu_types.validate_type_spec(vgpu_type)
     number = vgpu_types.type_spec_number(spec)
