@@ -100,7 +100,7 @@ def _spec_row(item):
         address = str(spec.address)
     elif spec.devname:
         address = 'devname:%s' % spec.devname
-    rc = lint._spec_rc(spec)
+    rc = lint.spec_resource_class(spec)
     traits = spec.traits if isinstance(spec.traits, str) else None
     return ('device_spec', item.subject, spec.vendor_id, spec.product_id,
             address, None, None, None, spec.managed, rc, _traits(traits),
