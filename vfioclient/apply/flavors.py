@@ -32,6 +32,7 @@ from vfioclient.nova import errors as nova_errors
 from vfioclient.nova import extra_specs as nova_extra_specs
 from vfioclient.nova import flavor_request
 from vfioclient.nova import names
+from vfioclient.nvidia import pci_ids
 
 LOG = logging.getLogger(__name__)
 
@@ -99,7 +100,8 @@ class FlavorSpec:
         if not self.resource_class:
             return None
         return flavor_request.device_spec_hint(
-            self.resource_class, self.vendor_id, self.product_id)
+            self.resource_class, self.vendor_id or pci_ids.VENDOR_ID,
+            self.product_id)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,22 +9,25 @@ real host, a fake tree in tests):
   VFs ``nvidia/creatable_vgpu_types`` and ``nvidia/current_vgpu_type``;
 - ``sys/bus/mdev/devices/*``: existing mdevs, their parent and type.
 
-Only functions of vendor ``10de`` with a display class (``0x03xxxx``) are
-kept; the NVIDIA audio/USB functions of a board are not GPUs.
+Only functions of NVIDIA's vendor id with a display class (``0x03xxxx``)
+are kept; the NVIDIA audio/USB functions of a board are not GPUs.
 
 It never raises on odd input: missing or unreadable files, garbled values
 and dangling links become :class:`~vfioclient.model.host.ReportWarning`
 entries whose ``path`` is the file as seen on the host (``/sys/...``, even
-when ``root`` is a fake tree).  Classification and GPU summaries are the
-pure rules of :mod:`vfioclient.rules.host`.
+when ``root`` is a fake tree).  Classification and GPU summaries are done
+by :mod:`vfioclient.collect.host_summary`.
 """
 
 import datetime
 import os
 import socket
 
+from vfioclient.collect import host_summary
 from vfioclient.model import host as model
-from vfioclient.rules import host as host_rules
+from vfioclient.nova import pci_address
+from vfioclient.nvidia import pci_ids
+from vfioclient.nvidia import vgpu_types
 
 PCI_DEVICES = 'sys/bus/pci/devices'
 MDEV_DEVICES = 'sys/bus/mdev/devices'
@@ -130,7 +133,7 @@ def _virtfns(reader, dev_dir, names):
         except ValueError:
             continue
         target = reader.link_name(os.path.join(dev_dir, name))
-        if target and model.PCI_ADDRESS_RE.match(target):
+        if target and pci_address.is_canonical(target):
             indexed.append((index, target))
     return tuple(address for _, address in sorted(indexed))
 
@@ -174,7 +177,9 @@ def _variant_state(reader, dev_dir):
     text = reader.text(creatable_path)
     creatable = ()
     if text is not None:
-        creatable, bad_lines = host_rules.parse_creatable_vgpu_types(text)
+        entries, bad_lines = vgpu_types.parse_creatable_vgpu_types(text)
+        creatable = tuple(model.VgpuType(id=e.id, name=e.name)
+                          for e in entries)
         if bad_lines:
             reader.warn(creatable_path, 'ignored %d unparsable line(s), '
                         'first: %r' % (len(bad_lines), bad_lines[0][:60]))
@@ -190,7 +195,7 @@ def _read_device(reader, dev_dir, address, mdevs):
             reader.warn(dev_dir, 'dangling symlink')
         return None
     vendor = reader.hex_id(os.path.join(dev_dir, 'vendor'), 4)
-    if vendor != model.NVIDIA_VENDOR_ID:
+    if vendor != pci_ids.VENDOR_ID:
         return None
     pci_class = reader.hex_id(os.path.join(dev_dir, 'class'), 6)
     if pci_class is None or not pci_class.startswith('03'):
@@ -203,7 +208,7 @@ def _read_device(reader, dev_dir, address, mdevs):
     names = reader.listdir(dev_dir)
     creatable, current = (None, None)
     physfn = reader.link_name(os.path.join(dev_dir, 'physfn'))
-    if physfn is not None and not model.PCI_ADDRESS_RE.match(physfn):
+    if physfn is not None and not pci_address.is_canonical(physfn):
         reader.warn(os.path.join(dev_dir, 'physfn'),
                     'link target %r is not a PCI address' % physfn)
         physfn = None
@@ -248,7 +253,7 @@ def _read_mdevs(reader):
             continue
         real = os.path.realpath(link)
         parent = os.path.basename(os.path.dirname(real))
-        if not model.PCI_ADDRESS_RE.match(parent):
+        if not pci_address.is_canonical(parent):
             reader.warn(link, 'parent %r of the mdev is not a PCI device'
                         % parent)
             continue
@@ -274,7 +279,7 @@ def collect_devices(root='/'):
         return (), tuple(reader.warnings)
     devices = []
     for address in reader.listdir(pci_root):
-        if not model.PCI_ADDRESS_RE.match(address):
+        if not pci_address.is_canonical(address):
             continue
         device = _read_device(reader, os.path.join(pci_root, address),
                               address, mdevs)
@@ -292,7 +297,7 @@ def utc_now():
 def collect_host_report(root='/', hostname=None, collected_at=None):
     """Read sysfs under ``root`` into a classified :class:`HostReport`."""
     devices, warnings = collect_devices(root)
-    return host_rules.build_report(
+    return host_summary.build_report(
         devices, warnings,
         hostname=hostname or socket.gethostname(),
         collected_at=collected_at or utc_now(),

@@ -2,8 +2,9 @@
 
 This is the document that ``openstack vfio host report -f json`` prints and
 that ``config check --host-report``, ``audit --host-report`` and ``plan``
-read.  It is plain data: it decides nothing (see :mod:`vfioclient.rules.host`
-for classification and :mod:`vfioclient.collect.sysfs` for reading sysfs).
+read.  It is plain data: it decides nothing (see
+:mod:`vfioclient.nvidia.classify` for classification and
+:mod:`vfioclient.collect.sysfs` for reading sysfs).
 
 JSON contract, ``schema_version`` 1 (keys are stable; a change that removes
 or re-types a key bumps :data:`SCHEMA_VERSION`)::
@@ -56,7 +57,8 @@ or re-types a key bumps :data:`SCHEMA_VERSION`)::
                            "count": 4}, ...]
       mode               one of CLASSIFICATIONS or "mixed"
 
-Device classifications (per PCI function, sheet section 3.6):
+Device classifications (per PCI function; :mod:`vfioclient.nvidia.classify`
+cites the sources):
 
 ``legacy-mdev-pf``   PF that is itself an mdev parent (pre-Ampere: T4, V100)
 ``legacy-mdev-vf``   VF that is an mdev parent (Ampere+ legacy model)
@@ -74,25 +76,24 @@ there, and ``mixed`` when two models meet on one GPU.
 import dataclasses
 import re
 
+from vfioclient.nova import pci_address
+from vfioclient.nvidia import classify
+
 SCHEMA_VERSION = 1
 KIND = 'vfio-host-report'
 
-LEGACY_MDEV_PF = 'legacy-mdev-pf'
-LEGACY_MDEV_VF = 'legacy-mdev-vf'
-VARIANT_VF = 'variant-vf'
-VFIO_PASSTHROUGH = 'vfio-passthrough'
-UNCONFIGURED = 'unconfigured'
-CLASSIFICATIONS = (LEGACY_MDEV_PF, LEGACY_MDEV_VF, VARIANT_VF,
-                   VFIO_PASSTHROUGH, UNCONFIGURED)
-# A GPU whose PF and VFs disagree (for example mdevs on some VFs and
-# variant-driver VFs on others).
-MIXED = 'mixed'
-GPU_MODES = CLASSIFICATIONS + (MIXED,)
+# The document's vocabulary; :mod:`vfioclient.nvidia.classify` decides.
+LEGACY_MDEV_PF = classify.LEGACY_MDEV_PF
+LEGACY_MDEV_VF = classify.LEGACY_MDEV_VF
+VARIANT_VF = classify.VARIANT_VF
+VFIO_PASSTHROUGH = classify.VFIO_PASSTHROUGH
+UNCONFIGURED = classify.UNCONFIGURED
+CLASSIFICATIONS = classify.CLASSIFICATIONS
+MIXED = classify.MIXED
+GPU_MODES = classify.GPU_MODES
 
-NVIDIA_VENDOR_ID = '10de'
-
-PCI_ADDRESS_RE = re.compile(
-    r'^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$')
+# Device addresses in the canonical form sysfs names devices with.
+PCI_ADDRESS_RE = pci_address.CANONICAL_RE
 _HEX4_RE = re.compile(r'^[0-9a-f]{4}$')
 _HEX6_RE = re.compile(r'^[0-9a-f]{6}$')
 _TRAILING_INT_RE = re.compile(r'(\d+)$')
@@ -140,7 +141,8 @@ class MdevType:
         """The vGPU type number (``nvidia-558`` -> 558), or None.
 
         Parsed from the trailing integer: the prefix is the parent's driver
-        name and is not always ``nvidia-`` (sheet section 1).
+        name (Linux ``Documentation/driver-api/vfio-mediated-device.rst``)
+        and is not always ``nvidia-``.
         """
         match = _TRAILING_INT_RE.search(self.id)
         return int(match.group(1)) if match else None

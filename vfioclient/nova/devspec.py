@@ -14,7 +14,6 @@ Public API:
 * :func:`parse_device_specs` - all config values, Nova's all-or-nothing
 * :func:`first_match` - which spec a device gets (first match wins)
 * :class:`PciDevice` - the device facts matching needs
-* :func:`parse_pci_address` - a full device address (``dddd:bb:ss.f``)
 """
 
 import copy
@@ -23,19 +22,17 @@ import json
 import re
 import string
 
+import os_traits
 from oslo_utils import strutils
 
 from vfioclient.nova import errors
 from vfioclient.nova import names
+from vfioclient.nova import pci_address
 
-ANY = '*'
+ANY = pci_address.ANY
 REGEX_ANY = '.*'
 MAX_VENDOR_ID = 0xFFFF
 MAX_PRODUCT_ID = 0xFFFF
-MAX_DOMAIN = 0xFFFF
-MAX_BUS = 0xFF
-MAX_SLOT = 0x1F
-MAX_FUNC = 0x7
 
 # Keys Nova consumes itself; everything else stays in the spec as a tag.
 ADDRESS_KEYS = ('vendor_id', 'product_id', 'address', 'devname')
@@ -45,63 +42,6 @@ KNOWN_TAGS = ('physical_network', 'trusted', 'remote_managed', 'managed',
 KNOWN_KEYS = ADDRESS_KEYS + KNOWN_TAGS
 # Boolean tags Nova normalises to "true"/"false" with strict parsing.
 BOOLEAN_TAGS = ('managed', 'live_migratable', 'one_time_use')
-
-
-def _hex_field(name, value, maximum, fmt):
-    """Nova's ``_set_pci_dev_info``: ``*`` stays, else hex up to maximum.
-
-    Python's ``int(value, 16)`` is what Nova uses, so its quirks (``0x``
-    prefix, surrounding blanks, ``_`` separators, a sign) are accepted too.
-    A non-string makes Nova fail with a TypeError: still a refusal.
-    """
-    if value == ANY:
-        return value
-    if not isinstance(value, str):
-        raise errors.InvalidDeviceSpec(
-            "property %s (%s) is not a string; nova-compute fails with a "
-            "TypeError" % (name, json.dumps(value)))
-    try:
-        number = int(value, 16)
-    except ValueError:
-        raise errors.InvalidDeviceSpec(
-            "property %s ('%s') does not parse as a hex number."
-            % (name, value))
-    if number > maximum:
-        raise errors.InvalidDeviceSpec(
-            "property %s (%s) is greater than the maximum allowable value "
-            "(%X)." % (name, value, maximum))
-    return fmt % number
-
-
-@dataclasses.dataclass(frozen=True)
-class PciAddress:
-    """A full device address, fields formatted as Nova stores them."""
-
-    domain: str
-    bus: str
-    slot: str
-    func: str
-
-    def __str__(self):
-        return '%s:%s:%s.%s' % (self.domain, self.bus, self.slot, self.func)
-
-
-def parse_pci_address(text):
-    """Parse ``dddd:bb:ss.f`` like Nova's ``PhysicalPciAddress``.
-
-    :raises errors.WrongAddressFormat: when it is not a full address.
-    """
-    try:
-        dbs, _sep, func = text.partition('.')
-        domain, bus, slot = dbs.split(':')
-        return PciAddress(
-            domain=_hex_field('domain', domain, MAX_DOMAIN, '%04x'),
-            bus=_hex_field('bus', bus, MAX_BUS, '%02x'),
-            slot=_hex_field('slot', slot, MAX_SLOT, '%02x'),
-            func=_hex_field('func', func, MAX_FUNC, '%1x'))
-    except (ValueError, AttributeError):
-        raise errors.WrongAddressFormat(
-            'The PCI address %s has an incorrect format.' % (text,))
 
 
 def _is_hex(text):
@@ -124,8 +64,8 @@ class AddressGlob:
         fields = {}
         dbs, _sep, func = text.partition('.')
         if func:
-            fields['func'] = _hex_field('func', func.strip(), MAX_FUNC,
-                                        '%01x')
+            fields['func'] = pci_address.hex_field(
+                'func', func.strip(), pci_address.MAX_FUNC, '%01x')
         if dbs:
             parts = dbs.split(':')
             if len(parts) > 3:
@@ -133,10 +73,12 @@ class AddressGlob:
                     'The PCI address %s has an incorrect format.' % text)
             parts = [ANY] * (3 - len(parts)) + parts
             domain, bus, slot = [p.strip() or ANY for p in parts]
-            fields['domain'] = _hex_field('domain', domain, MAX_DOMAIN,
-                                          '%04x')
-            fields['bus'] = _hex_field('bus', bus, MAX_BUS, '%02x')
-            fields['slot'] = _hex_field('slot', slot, MAX_SLOT, '%02x')
+            fields['domain'] = pci_address.hex_field(
+                'domain', domain, pci_address.MAX_DOMAIN, '%04x')
+            fields['bus'] = pci_address.hex_field(
+                'bus', bus, pci_address.MAX_BUS, '%02x')
+            fields['slot'] = pci_address.hex_field(
+                'slot', slot, pci_address.MAX_SLOT, '%02x')
         return cls(**fields)
 
     def fields(self):
@@ -301,7 +243,7 @@ class DeviceSpec:
         if traits and not isinstance(traits, str):
             return None
         result = set(names.get_traits(traits or ''))
-        result.add('COMPUTE_MANAGED_PCI_DEVICE')
+        result.add(os_traits.COMPUTE_MANAGED_PCI_DEVICE)
         if strutils.bool_from_string(self.tags.get('live_migratable',
                                                    'false')):
             result.add('HW_PCI_LIVE_MIGRATABLE')
@@ -335,12 +277,14 @@ class DeviceSpec:
             is_pf = found[1]
         if is_pf and device.parent_addr:
             try:
-                if address_spec.match(parse_pci_address(device.parent_addr)):
+                if address_spec.match(pci_address.parse_physical_address(
+                        device.parent_addr)):
                     return True
             except errors.NovaConfigError:
                 return False
         try:
-            return address_spec.match(parse_pci_address(device.address))
+            return address_spec.match(
+                pci_address.parse_physical_address(device.address))
         except errors.NovaConfigError:
             return False
 
@@ -366,10 +310,10 @@ def parse_device_spec(spec, report_in_placement=False, ifname_exists=None):
         raise errors.InvalidDeviceSpec(
             'property vendor_id (%s) is not a string; nova-compute fails '
             'with an AttributeError' % json.dumps(vendor_id))
-    vendor_id = _hex_field('vendor_id', vendor_id.strip(), MAX_VENDOR_ID,
-                           '%04x')
-    product_id = _hex_field('product_id', product_id, MAX_PRODUCT_ID,
-                            '%04x')
+    vendor_id = pci_address.hex_field('vendor_id', vendor_id.strip(),
+                                      MAX_VENDOR_ID, '%04x')
+    product_id = pci_address.hex_field('product_id', product_id,
+                                       MAX_PRODUCT_ID, '%04x')
 
     if address and devname:
         raise errors.InvalidDeviceSpec(

@@ -22,21 +22,21 @@ import json
 import math
 import re
 
+import os_traits
+
 from vfioclient.nova import alias as nova_alias
 from vfioclient.nova import errors
 from vfioclient.nova import extra_specs as nova_extra_specs
+from vfioclient.nova import flavors as nova_flavors
 from vfioclient.nova import names
 
 VF_DEVICE_TYPE = 'type-VF'
-NVIDIA_VENDOR_ID = '10de'
-DISABLED_TRAIT = 'COMPUTE_STATUS_DISABLED'
+DISABLED_TRAIT = os_traits.COMPUTE_STATUS_DISABLED
 PCI_GROUP_PREFIX = 'pci'
 # Placement microversions: string group suffixes / root_required.
 STRING_SUFFIX_VERSION = (1, 33)
 ROOT_REQUIRED_VERSION = (1, 35)
 
-_RESOURCES_RE = re.compile(r'^resources([a-zA-Z0-9_-]{1,64})?:(?P<rc>.+)$')
-_TRAIT_RE = re.compile(r'^trait([a-zA-Z0-9_-]{1,64})?:(?P<trait>.+)$')
 
 
 # -- names -------------------------------------------------------------------
@@ -87,15 +87,14 @@ def alias_line(name, resource_class, **kwargs):
     return text
 
 
-def device_spec_hint(resource_class, vendor_id=None, product_id=None,
+def device_spec_hint(resource_class, vendor_id, product_id=None,
                      address='<VF address glob>'):
     """The ``[pci] device_spec`` shape that reports ``resource_class``.
 
-    VFs bound to NVIDIA's variant driver are passed through with
+    VFs bound to a vendor's variant driver are passed through with
     ``managed: no`` (Nova must not rebind them to ``vfio-pci``).
     """
-    spec = {'address': address,
-            'vendor_id': vendor_id or NVIDIA_VENDOR_ID}
+    spec = {'address': address, 'vendor_id': vendor_id}
     if product_id:
         spec['product_id'] = product_id
     spec['resource_class'] = resource_class
@@ -190,7 +189,7 @@ def flavor_request(vcpus, ram, disk, extra_specs, aliases, ephemeral=0,
         unnumbered.resources = {rc: int(n) for rc, n in base.items() if n}
     groups = {}
     for key, value in sorted(extra_specs.items()):
-        m = _RESOURCES_RE.match(key)
+        m = nova_flavors.RESOURCES_KEY_RE.match(key)
         if m:
             try:
                 amount = int(str(value).strip())
@@ -205,7 +204,7 @@ def flavor_request(vcpus, ram, disk, extra_specs, aliases, ephemeral=0,
             else:
                 group.resources.pop(m.group('rc'), None)
             continue
-        m = _TRAIT_RE.match(key)
+        m = nova_flavors.TRAIT_KEY_RE.match(key)
         if m:
             suffix = m.group(1) or ''
             group = unnumbered if not suffix else groups.setdefault(

@@ -2,15 +2,22 @@
 
 Covers the legacy vGPU requests (``resources[N]:VGPU=1``,
 ``resources[N]:CUSTOM_<MDEV_CLASS>=1``, ``trait[N]:CUSTOM_X=required``) and
-PCI aliases (``pci_passthrough:alias``).  Group suffixes follow Nova's
-pattern ``([a-zA-Z0-9_-]{1,64})?``.
+PCI aliases (``pci_passthrough:alias``).
+
+:data:`RESOURCES_KEY_RE` / :data:`TRAIT_KEY_RE` are Nova's extra-spec key
+patterns (``ResourceRequest.XS_KEYPAT`` in ``nova/scheduler/utils.py``,
+Nova 34.0.0): a prefix, an optional group suffix
+``([a-zA-Z0-9_-]{1,64})?``, ``:`` and the resource class or trait.
 """
 
 import collections
 import re
 
-_RESOURCES_RE = re.compile(r'^resources([a-zA-Z0-9_-]{1,64})?:(?P<rc>.+)$')
-_TRAIT_RE = re.compile(r'^trait([a-zA-Z0-9_-]{1,64})?:(?P<trait>.+)$')
+import os_resource_classes
+
+RESOURCES_KEY_RE = re.compile(
+    r'^resources([a-zA-Z0-9_-]{1,64})?:(?P<rc>.+)$')
+TRAIT_KEY_RE = re.compile(r'^trait([a-zA-Z0-9_-]{1,64})?:(?P<trait>.+)$')
 
 ResourceRequest = collections.namedtuple('ResourceRequest',
                                          'group resource_class amount')
@@ -20,7 +27,7 @@ def resource_requests(extra_specs):
     """``[ResourceRequest]`` for every ``resources*:`` extra spec."""
     found = []
     for key, value in sorted((extra_specs or {}).items()):
-        m = _RESOURCES_RE.match(key)
+        m = RESOURCES_KEY_RE.match(key)
         if not m:
             continue
         try:
@@ -36,7 +43,7 @@ def required_traits(extra_specs):
     """Traits a flavor requires, by group (``''`` for the unnumbered)."""
     found = {}
     for key, value in sorted((extra_specs or {}).items()):
-        m = _TRAIT_RE.match(key)
+        m = TRAIT_KEY_RE.match(key)
         if m and str(value).strip() == 'required':
             found.setdefault(m.group(1) or '', []).append(m.group('trait'))
     return found
@@ -44,7 +51,8 @@ def required_traits(extra_specs):
 
 def is_legacy_vgpu_class(resource_class, mdev_classes=()):
     """``VGPU`` or one of the custom classes an mdev config reports."""
-    return resource_class == 'VGPU' or resource_class in mdev_classes
+    return (resource_class == os_resource_classes.VGPU
+            or resource_class in mdev_classes)
 
 
 def legacy_vgpu_count(extra_specs, mdev_classes=()):

@@ -10,6 +10,7 @@ Public API:
 
 * :data:`MDEV_CLASS_PATTERN` / :func:`mdev_class_problem`
 * :func:`pci_address_problem` - ``device_addresses`` item check
+* :func:`reported_class` - the class a group's GPUs report (the quirk)
 * :class:`MdevType` - one enabled type's group options
 * :func:`resolve_mdev_types` -> :class:`MdevLayout`
 """
@@ -17,14 +18,14 @@ Public API:
 import dataclasses
 import re
 
+import os_resource_classes
+
 from vfioclient.nova import errors
+from vfioclient.nova import pci_address
 
 MDEV_CLASS_PATTERN = r'^(VGPU|CUSTOM_[A-Z0-9_]+)$'
 MDEV_CLASS_MAX_LENGTH = 255
-DEFAULT_MDEV_CLASS = 'VGPU'
-# nova.pci.utils parse_address: note the unescaped '.' (any character).
-_PCI_ADDRESS_RE = re.compile(
-    r'^([\da-fA-F]{4}):([\da-fA-F]{2}):([\da-fA-F]{2}).([0-7]{1})$')
+DEFAULT_MDEV_CLASS = os_resource_classes.VGPU
 
 
 def mdev_class_problem(value):
@@ -42,9 +43,22 @@ def pci_address_problem(address):
     Virtual parents (``mtty``) are allowed by Nova when
     ``/sys/devices/virtual/<name>`` exists; that is only known on the host.
     """
-    if _PCI_ADDRESS_RE.match(address):
-        return None
-    return 'incorrect device address: %s' % address
+    try:
+        pci_address.parse_address(address)
+    except errors.WrongAddressFormat:
+        return 'incorrect device address: %s' % address
+    return None
+
+
+def reported_class(mdev_class, device_addresses):
+    """The resource class GPUs of one ``[mdev_<type>]`` group report.
+
+    Quirk of the libvirt driver (``_get_supported_vgpu_types`` in
+    ``nova/virt/libvirt/driver.py``, Nova 34.0.0): ``mdev_class`` is only
+    recorded per listed address, so the default type (no
+    ``device_addresses``) reports ``VGPU`` whatever its ``mdev_class``.
+    """
+    return mdev_class if device_addresses else DEFAULT_MDEV_CLASS
 
 
 @dataclasses.dataclass(frozen=True)

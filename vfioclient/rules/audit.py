@@ -12,13 +12,15 @@ view into findings; :func:`summary` gives one row per host.
 import collections
 import dataclasses
 
+import os_resource_classes
+import os_traits
+
 from vfioclient.nova import extra_specs as nova_extra_specs
 from vfioclient.nova import flavors as nova_flavors
 from vfioclient.nova import names as nova_names
 from vfioclient.nova import providers as nova_providers
 from vfioclient.rules import findings as F
 
-PCI_PROVIDER_TRAIT = 'COMPUTE_MANAGED_PCI_DEVICE'
 # Placement: Nova's scheduler asks for 1.36 (same_subtree) since 2023.1.
 PLACEMENT_NEEDED = (1, 36)
 # Nova: the ``managed`` device_spec tag came with 2025.1 (API max 2.100).
@@ -161,11 +163,11 @@ def _provider_address(provider, root_name, host_report):
     parsed = nova_providers.parse_provider_name(provider.name, root_name)
     traits = provider.traits or ()
     inventories = provider.inventories or {}
-    if PCI_PROVIDER_TRAIT in traits:
+    if os_traits.COMPUTE_MANAGED_PCI_DEVICE in traits:
         kind = nova_providers.PCI
     elif parsed and parsed.kind == nova_providers.LEGACY:
         kind = nova_providers.LEGACY
-    elif 'VGPU' in inventories:
+    elif os_resource_classes.VGPU in inventories:
         kind = nova_providers.LEGACY
     else:
         return None
@@ -262,7 +264,7 @@ def _legacy_findings(estate):
         host = estate.roots[p.root_uuid].name if p.root_uuid in \
             estate.roots else p.root_uuid
         for rc, inv in sorted(p.inventories.items()):
-            if rc == 'VGPU' or rc in estate.mdev_classes:
+            if rc == os_resource_classes.VGPU or rc in estate.mdev_classes:
                 entry = per_host[host][rc]
                 entry[0] += inv.total
                 entry[1] += (p.usages or {}).get(rc, 0)
@@ -311,7 +313,8 @@ def _flavor_findings(estate, aliases):
                               for r in legacy), len(users))))
         for r in nova_flavors.resource_requests(flavor.extra_specs):
             rc = r.resource_class
-            if rc != 'VGPU' and not rc.upper().startswith('CUSTOM_'):
+            if (rc != os_resource_classes.VGPU
+                    and not rc.upper().startswith('CUSTOM_')):
                 continue
             problem = nova_names.resource_class_problem(rc)
             if problem:

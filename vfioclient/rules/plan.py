@@ -13,7 +13,7 @@ What is decided, per physical GPU (PF) that still has legacy providers:
    from ``--map VGPU=<type>``;
 2. the VF vGPU type with the same profile: ``--map`` first, then the
    ``creatable_vgpu_types`` a host report shows for that board, then the
-   built-in table (:mod:`vfioclient.rules.nvidia_profiles`).  Refused with
+   built-in table (:mod:`vfioclient.nvidia.profiles`).  Refused with
    a reason when no VF type matches, the GPU cannot offer it, or one PF
    would need two types (Nova reports one resource class per PF);
 3. the VFs Nova gets: the host report's VFs (at most the profile's
@@ -34,16 +34,18 @@ import string
 from vfioclient.model import host as host_model
 from vfioclient.model import plan as model
 from vfioclient.nova import devspec
+from vfioclient.nova import pci_address
 from vfioclient.nova import extra_specs as nova_extra_specs
 from vfioclient.nova import flavors as nova_flavors
 from vfioclient.nova import names as nova_names
 from vfioclient.nova import providers as nova_providers
+from vfioclient.nvidia import pci_ids
+from vfioclient.nvidia import profiles
+from vfioclient.nvidia import vgpu_types
 from vfioclient.render import bootscript
 from vfioclient.rules import audit as audit_rules
-from vfioclient.rules import host as host_rules
-from vfioclient.rules import nvidia_profiles as profiles
 
-NVIDIA = host_model.NVIDIA_VENDOR_ID
+NVIDIA = pci_ids.VENDOR_ID
 DEFAULT_RESOURCE_CLASS_TEMPLATE = 'CUSTOM_{profile}'
 DEFAULT_ALIAS_TEMPLATE = '{profile}'
 DEFAULT_FLAVOR_NAME_TEMPLATE = '{flavor}.vf'
@@ -104,7 +106,7 @@ def parse_maps(values):
         if old.lower() in seen:
             raise ValueError('--map gives %s twice' % old)
         seen.add(old.lower())
-        host_rules.validate_type_spec(new)
+        vgpu_types.validate_type_spec(new)
         maps.append((old, new))
     return tuple(maps)
 
@@ -142,7 +144,7 @@ def _slug(value):
 
 def _type_values(vf_type_name, vf_type_id):
     return {'profile': vf_type_name,
-            'short': profiles.short_name(vf_type_name),
+            'short': vgpu_types.short_name(vf_type_name),
             'board': profiles.board_of_profile(vf_type_name) or '',
             'type_id': '' if vf_type_id is None else str(vf_type_id)}
 
@@ -238,12 +240,6 @@ def _json(value):
     return json.dumps(value, sort_keys=False)
 
 
-def _split(address):
-    domain, bus, slot_fn = address.split(':')
-    slot, func = slot_fn.split('.')
-    return domain, bus, slot, func
-
-
 def vf_address_specs(pf, vfs):
     """``address`` values that match exactly ``vfs`` and never ``pf``.
 
@@ -255,9 +251,9 @@ def vf_address_specs(pf, vfs):
     """
     by_slot = collections.OrderedDict()
     for vf in sorted(vfs):
-        d, b, s, f = _split(vf)
+        d, b, s, f = pci_address.parse_address(vf)
         by_slot.setdefault((d, b, s), []).append(f)
-    pf_slot = _split(pf)[:3]
+    pf_slot = pci_address.parse_address(pf)[:3]
     out = []
     for (d, b, s), funcs in by_slot.items():
         if len(funcs) == 8 and (d, b, s) != pf_slot:
@@ -273,13 +269,14 @@ def vf_address_specs(pf, vfs):
 
 def _check_address_specs(pf, vfs, specs):
     wanted = set(vfs)
-    slots = {_split(a)[:3] for a in list(vfs) + [pf]}
+    slots = {pci_address.parse_address(a)[:3] for a in list(vfs) + [pf]}
     candidates = {'%s:%s:%s.%d' % (d, b, s, f) for d, b, s in slots
                   for f in range(8)}
     for spec in specs:
         parsed = devspec.parse_device_spec({'address': spec})
         for address in candidates:
-            hit = parsed.address.match(devspec.parse_pci_address(address))
+            hit = parsed.address.match(
+                pci_address.parse_physical_address(address))
             if hit and address not in wanted:
                 raise AssertionError('address spec %r would match %s'
                                      % (spec, address))
@@ -346,7 +343,7 @@ _MDEV_CLASS_NUMBER_RE = re.compile(r'^CUSTOM_NVIDIA_(\d{1,9})$')
 def _profile_keys():
     keys = {}
     for p in profiles.PROFILES:
-        keys[_rc_part(profiles.short_name(p.name))] = p
+        keys[_rc_part(vgpu_types.short_name(p.name))] = p
     return keys
 
 
@@ -518,7 +515,7 @@ def _map_for(gpu, maps):
         if gpu.legacy_type and (o == gpu.legacy_type.lower() or
                                 o == gpu.legacy_type.split('-')[-1]):
             return old, new
-        if gpu.legacy_name and host_rules.type_name_matches(
+        if gpu.legacy_name and vgpu_types.type_name_matches(
                 old, gpu.legacy_name):
             return old, new
     if gpu.legacy_type is None:
@@ -533,7 +530,7 @@ def _resolve(spec, gpu, reports, source):
     creatable = _creatable(gpu.report, gpu.address)
     if creatable is not None:
         try:
-            hit = host_rules.match_vgpu_type(spec, creatable)
+            hit = vgpu_types.match_vgpu_type(spec, creatable)
         except ValueError as e:
             return str(e)
         if hit is None:
@@ -545,7 +542,7 @@ def _resolve(spec, gpu, reports, source):
     if gpu.product_id:
         offered = _offered_by_board(reports, gpu.product_id)
         try:
-            hit = host_rules.match_vgpu_type(
+            hit = vgpu_types.match_vgpu_type(
                 spec, [t for t, _h in offered])
         except ValueError as e:
             return str(e)
@@ -555,12 +552,12 @@ def _resolve(spec, gpu, reports, source):
                            '%s; offered on %s' % (source, where))
     profile = profiles.lookup(spec)
     if profile is None:
-        number = host_rules.type_spec_number(spec)
+        number = vgpu_types.type_spec_number(spec)
         if number is not None and gpu.legacy_name and (
                 'nvidia-%d' % number) == gpu.legacy_type:
             return _VfType(gpu.legacy_name, number, False,
-                           '%s; same id as the mdev type (sheet section 5,'
-                           ' UNVERIFIED)' % source)
+                           '%s; same id as the mdev type (one number space '
+                           'for mdev and VF types, UNVERIFIED)' % source)
         return ('no VF type matches %s: no host report of this board '
                 'offers it and the built-in table does not know it (pass '
                 '--host-report of a variant-driver host or --map with a '
@@ -818,8 +815,8 @@ def make_plan(snapshot, host_reports=(), options=Options()):
 
 def _gpu_plan(gpu, vf, rc, snapshot):
     profile = profiles.by_id(vf.type_id) if vf.type_id else None
-    if profile is None or profiles.short_name(profile.name).lower() != \
-            profiles.short_name(vf.name).lower():
+    if profile is None or vgpu_types.short_name(profile.name).lower() != \
+            vgpu_types.short_name(vf.name).lower():
         profile = profiles.by_name(vf.name)
     max_instance = gpu.max_instance
     if max_instance is None:
@@ -872,10 +869,6 @@ def _gpu_plan(gpu, vf, rc, snapshot):
         providers_before=before, provider_after=after)
 
 
-_TRAIT_KEY_RE = re.compile(r'^trait([a-zA-Z0-9_-]{1,64})?:(?P<trait>.+)$')
-_RES_KEY_RE = re.compile(r'^resources([a-zA-Z0-9_-]{1,64})?:(?P<rc>.+)$')
-
-
 def translate_extra_specs(extra_specs, mdev_classes, legacy_traits, alias,
                           count):
     """The new flavor's extra specs: legacy vGPU requests and their traits
@@ -884,15 +877,16 @@ def translate_extra_specs(extra_specs, mdev_classes, legacy_traits, alias,
     specs = dict(extra_specs or {})
     vgpu_groups = set()
     for key in list(specs):
-        m = _RES_KEY_RE.match(key)
+        m = nova_flavors.RESOURCES_KEY_RE.match(key)
         if m and nova_flavors.is_legacy_vgpu_class(m.group('rc'),
                                                    mdev_classes):
             vgpu_groups.add(m.group(1) or '')
             del specs[key]
-    remaining_groups = {(_RES_KEY_RE.match(k).group(1) or '')
-                        for k in specs if _RES_KEY_RE.match(k)}
+    resources_key = nova_flavors.RESOURCES_KEY_RE
+    remaining_groups = {(resources_key.match(k).group(1) or '')
+                        for k in specs if resources_key.match(k)}
     for key in list(specs):
-        m = _TRAIT_KEY_RE.match(key)
+        m = nova_flavors.TRAIT_KEY_RE.match(key)
         if not m:
             continue
         group = m.group(1) or ''

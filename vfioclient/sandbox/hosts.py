@@ -5,13 +5,13 @@ for ``vfio plan --host-report``) the demo writes, for each compute host of
 an estate, the sysfs tree its providers imply: same PF and VF addresses,
 mdevs where Placement shows vGPUs in use, variant-driver VFs with their
 ``current_vgpu_type`` where the host is converted.  Trees are built with
-the test fixture generator (:mod:`vfioclient.tests.fixtures.sysfs`).
+the fake sysfs generator (:mod:`vfioclient.sandbox.fakesysfs`).
 """
 
 import os
 
 from vfioclient.sandbox import estates
-from vfioclient.tests.fixtures import sysfs as fixture
+from vfioclient.sandbox import fakesysfs
 
 A40_PRODUCT = '2235'
 T4_PRODUCT = '1eb8'
@@ -22,8 +22,8 @@ def _t4_gpu(provider, used):
     return {
         'address': provider.address, 'product_id': T4_PRODUCT,
         'numa_node': 0, 'sriov_totalvfs': 16, 'vfs': 0,
-        'pf_mdev_types': fixture.T4_HOST['gpus'][0]['pf_mdev_types'],
-        'pf_mdevs': [(fixture.mdev_uuid(provider.address, i), 230)
+        'pf_mdev_types': fakesysfs.T4_HOST['gpus'][0]['pf_mdev_types'],
+        'pf_mdevs': [(fakesysfs.mdev_uuid(provider.address, i), 230)
                      for i in range(used)],
     }
 
@@ -33,11 +33,11 @@ def _a40_legacy_gpu(pf, vf_providers, usage):
     mdevs = {}
     for index, provider in enumerate(vf_providers):
         if sum(usage.get(provider.uuid, {}).values()):
-            mdevs[index] = (fixture.mdev_uuid(pf, index), A40_2Q[0])
+            mdevs[index] = (fakesysfs.mdev_uuid(pf, index), A40_2Q[0])
     return {
         'address': pf, 'product_id': A40_PRODUCT, 'numa_node': 0,
         'sriov_totalvfs': 32, 'vfs': vfs, 'vf_mode': 'legacy',
-        'vf_mdev_types': fixture.A40_HOST['gpus'][0]['vf_mdev_types'],
+        'vf_mdev_types': fakesysfs.A40_HOST['gpus'][0]['vf_mdev_types'],
         'vf_mdevs': mdevs, 'audio': False,
     }
 
@@ -86,7 +86,7 @@ def host_specs(estate):
         if gpus:
             specs[host.hypervisor_hostname] = {
                 'hostname': host.hypervisor_hostname, 'gpus': gpus,
-                'other_devices': [fixture.MATROX_VGA]}
+                'other_devices': [fakesysfs.MATROX_VGA]}
     return specs
 
 
@@ -100,6 +100,6 @@ def write_trees(estate_name, directory, hosts=None):
     for hostname, spec in sorted(host_specs(estate).items()):
         root = os.path.join(directory, hostname)
         os.makedirs(root, exist_ok=True)
-        fixture.build_host(root, spec)
+        fakesysfs.build_host(root, spec)
         written[hostname] = root
     return written

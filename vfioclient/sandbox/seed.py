@@ -13,7 +13,6 @@ seeding again changes nothing and duplicates nothing.
 
 import concurrent.futures
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -298,9 +297,3 @@ def seed(layout, ports, admin_password, estate, python=None, threads=1):
             'expected': exp_path,
             'seconds': round(time.monotonic() - t0, 1),
             'placement_seconds': round(t_placement, 1)}
-
-
-def load_expected(state_dir, name='small'):
-    """The expected contents recorded by the last ``seed`` of ``name``."""
-    with open(os.path.join(state_dir, 'seed', '%s.json' % name)) as f:
-        return json.load(f)

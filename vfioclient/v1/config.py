@@ -12,6 +12,7 @@ from vfioclient.collect import conf as conf_reader
 from vfioclient.model import conf as conf_model
 from vfioclient.model import host as host_model
 from vfioclient.nova import devspec
+from vfioclient.nova import mdev as nova_mdev
 from vfioclient.nova import names
 from vfioclient.rules import lint
 from vfioclient.v1 import base
@@ -99,7 +100,7 @@ def _spec_row(item):
         address = str(spec.address)
     elif spec.devname:
         address = 'devname:%s' % spec.devname
-    rc = lint._spec_rc(spec)
+    rc = lint.spec_resource_class(spec)
     traits = spec.traits if isinstance(spec.traits, str) else None
     return ('device_spec', item.subject, spec.vendor_id, spec.product_id,
             address, None, None, None, spec.managed, rc, _traits(traits),
@@ -127,17 +128,11 @@ def _alias_row(item):
 
 def _mdev_rows(snapshot):
     rows = []
-    default = None
     for group in snapshot.mdev_groups:
         addresses = ','.join(group.device_addresses) or None
         valid = True
-        if not group.device_addresses:
-            # Quirk: a default type reports VGPU whatever mdev_class says.
-            rc = 'VGPU'
-            if default is None:
-                default = group.mdev_type
-        else:
-            rc = group.mdev_class
+        rc = nova_mdev.reported_class(group.mdev_class,
+                                      group.device_addresses)
         rows.append(('mdev_type', group.source.label(), None, None,
                      addresses, None, group.mdev_type, None, None, rc,
                      format_columns.ListColumn([]), valid))

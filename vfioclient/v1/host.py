@@ -13,8 +13,9 @@ from osc_lib import exceptions
 
 from vfioclient.collect import sysfs
 from vfioclient.model import host as host_model
+from vfioclient.nova import pci_address
+from vfioclient.nvidia import vgpu_types
 from vfioclient.render import bootscript
-from vfioclient.rules import host as host_rules
 from vfioclient.v1 import base
 
 REPORT_COLUMNS = ('GPU', 'Model', 'Mode', 'VFs', 'Types in use',
@@ -22,7 +23,7 @@ REPORT_COLUMNS = ('GPU', 'Model', 'Mode', 'VFs', 'Types in use',
 
 
 def _type_label(type_id, name):
-    short = name.split()[-1] if name and name.split() else None
+    short = vgpu_types.short_name(name)
     return '%d %s' % (type_id, short) if short else str(type_id)
 
 
@@ -203,7 +204,7 @@ class ScriptHost(command.Command):
         """Refuse --gpu addresses the host report does not show as GPUs."""
         known = {g.address for g in report.gpus}
         # Already validated by render_script, so normalising cannot fail.
-        missing = [a for a in map(host_rules.normalize_pci_address, gpus)
+        missing = [a for a in map(pci_address.normalize_address, gpus)
                    if a not in known]
         if missing:
             raise exceptions.CommandError(

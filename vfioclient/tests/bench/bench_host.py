@@ -10,7 +10,7 @@ import tempfile
 import time
 
 from vfioclient.collect import sysfs
-from vfioclient.tests.fixtures import sysfs as fake_sysfs
+from vfioclient.sandbox import fakesysfs as fake_sysfs
 
 
 def main(argv=None):

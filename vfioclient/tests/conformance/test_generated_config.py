@@ -23,7 +23,7 @@ from oslo_config import cfg
 import nova.conf
 from nova.tests.fixtures import libvirt as fakelibvirt
 
-from vfioclient.tests.fixtures import sysfs as fake_sysfs
+from vfioclient.sandbox import fakesysfs as fake_sysfs
 
 CONF = nova.conf.CONF
 

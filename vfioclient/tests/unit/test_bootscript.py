@@ -8,8 +8,11 @@ import sys
 import fixtures
 from oslotest import base
 
+import vfioclient
 from vfioclient.render import bootscript
-from vfioclient.tests.fixtures import sysfs as fake_sysfs
+from vfioclient.sandbox import fakesysfs as fake_sysfs
+
+SOURCE_ROOT = os.path.dirname(os.path.dirname(vfioclient.__file__))
 
 PF = '0000:01:00.0'
 VFS = ('0000:01:00.4', '0000:01:00.5', '0000:01:00.6', '0000:01:00.7')
@@ -186,8 +189,11 @@ class TestFailures(ScriptTestCase):
             f.write('#!/bin/sh\necho "$@" >> %s\nexec %s -c %s\n' % (
                 shlex.quote(log), shlex.quote(sys.executable),
                 shlex.quote(
-                    'from vfioclient.tests.fixtures import sysfs; '
-                    'sysfs.add_vfs(%r, %r)' % (self.root, gpu))))
+                    # The tree under test, not an installed vfioclient.
+                    'import sys; sys.path.insert(0, %r); '
+                    'from vfioclient.sandbox import fakesysfs; '
+                    'fakesysfs.add_vfs(%r, %r)' % (SOURCE_ROOT, self.root,
+                                                   gpu))))
         os.chmod(manage, 0o755)
         script = bootscript.render_script('NVIDIA L40S-2Q',
                                           gpus=['81:00.0'], vfs=3)
@@ -292,7 +298,7 @@ class TestHostileInput(ScriptTestCase):
     def test_quoting_holds_even_without_validation(self):
         # Defence in depth: bypass validation, the quoting alone must hold.
         self.useFixture(fixtures.MonkeyPatch(
-            'vfioclient.rules.host.validate_type_spec', lambda s: s))
+            'vfioclient.nvidia.vgpu_types.validate_type_spec', lambda s: s))
         self.build()
         for text in self.HOSTILE:
             script = bootscript.render_script(text.format(m=self.marker()))
@@ -337,3 +343,24 @@ class TestSystemdUnit(base.BaseTestCase):
         unit = bootscript.render_systemd_unit('1148',
                                               script_path='/opt/bin/vgpu')
         self.assertIn('ExecStart=/opt/bin/vgpu\n', unit)
+
+
+class TestTemplate(base.BaseTestCase):
+    """The script body is the package's shell file, fully filled in."""
+
+    def test_every_placeholder_is_filled(self):
+        template = bootscript._script_template()
+        self.assertTrue(template.startswith('#!/bin/sh\n'))
+        self.assertGreater(len(bootscript._PLACEHOLDER_RE.findall(template)),
+                           10)
+        script = bootscript.render_script('NVIDIA L40S-2Q', gpus=[PF],
+                                          vfs=2, type_id=1148)
+        self.assertEqual([], bootscript._PLACEHOLDER_RE.findall(script))
+        self.assertIn("\nVGPU_TYPE='NVIDIA L40S-2Q'\n", script)
+        self.assertIn('\nGPUS=%s\n' % PF, script)
+
+    def test_template_is_package_data(self):
+        path = os.path.join(os.path.dirname(bootscript.__file__),
+                            bootscript.SCRIPT_TEMPLATE)
+        with open(path, encoding='utf-8') as f:
+            self.assertEqual(f.read(), bootscript._script_template())

@@ -8,8 +8,8 @@ import fixtures
 from oslotest import base
 
 from vfioclient.model import host as model
+from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.tests.shell import run_shell
-from vfioclient.tests.fixtures import sysfs as fake_sysfs
 
 
 class ShellTestCase(base.BaseTestCase):

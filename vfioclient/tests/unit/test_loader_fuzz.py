@@ -43,7 +43,7 @@ from vfioclient.model import plan as plan_model
 from vfioclient.render import runbook
 from vfioclient.rules import audit as audit_rules
 from vfioclient.rules import plan as plan_rules
-from vfioclient.tests.fixtures import sysfs as fake_sysfs
+from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.tests import reliability_log
 from vfioclient.tests.shell import run_shell
 from vfioclient.tests.unit import test_plan_rules as plan_helpers

@@ -1,4 +1,4 @@
-"""[pci] alias: reference sheet section 4."""
+"""[pci] alias: ``_ALIAS_SCHEMA`` in ``nova/pci/request.py`` (Nova 34.0.0)."""
 
 import testtools
 

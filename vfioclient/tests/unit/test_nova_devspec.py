@@ -1,4 +1,5 @@
-"""device_spec parsing and matching: reference sheet section 1."""
+"""device_spec parsing and matching: ``nova/pci/devspec.py`` and
+``nova/pci/whitelist.py`` (Nova 34.0.0)."""
 
 import testtools
 

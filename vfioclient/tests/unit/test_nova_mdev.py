@@ -1,4 +1,5 @@
-"""Legacy mdev options: reference sheet section 6.1."""
+"""Legacy mdev options: ``nova/conf/devices.py`` and the libvirt driver's
+``_get_supported_vgpu_types`` (Nova 34.0.0)."""
 
 import testtools
 

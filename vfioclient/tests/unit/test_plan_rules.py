@@ -11,11 +11,12 @@ from vfioclient.collect import sysfs as collect_sysfs
 from vfioclient.model import cloud as cloud_model
 from vfioclient.model import plan as plan_model
 from vfioclient.nova import devspec
+from vfioclient.nova import pci_address
+from vfioclient.nvidia import profiles
 from vfioclient.rules import lint
-from vfioclient.rules import nvidia_profiles as profiles
 from vfioclient.rules import plan as rules
 from vfioclient.sandbox import estates
-from vfioclient.tests.fixtures import sysfs as fake_sysfs
+from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.tests.unit import test_audit_rules
 
 A40_PF = '0000:41:00.0'
@@ -382,8 +383,8 @@ class TestConfigLines(testtools.TestCase):
         parsed = [devspec.parse_device_spec({'address': s}) for s in specs]
         for address in ['0000:41:%02x.%d' % (s, f) for s in range(4)
                         for f in range(8)]:
-            hit = any(p.address.match(devspec.parse_pci_address(address))
-                      for p in parsed)
+            device = pci_address.parse_physical_address(address)
+            hit = any(p.address.match(device) for p in parsed)
             self.assertEqual(address in vfs, hit, address)
 
     def test_single_vf_keeps_its_address(self):

@@ -25,7 +25,7 @@ import testtools
 from vfioclient.collect import sysfs as collect_sysfs
 from vfioclient.render import runbook
 from vfioclient.rules import plan as plan_rules
-from vfioclient.tests.fixtures import sysfs as fake_sysfs
+from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.tests import reliability_log
 from vfioclient.tests.unit import test_plan_rules as helpers
 from vfioclient.v1 import base

@@ -8,7 +8,7 @@ from oslotest import base
 
 from vfioclient.collect import sysfs
 from vfioclient.model import host as model
-from vfioclient.tests.fixtures import sysfs as fake_sysfs
+from vfioclient.sandbox import fakesysfs as fake_sysfs
 
 
 class CollectTestCase(base.BaseTestCase):

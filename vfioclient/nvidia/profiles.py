@@ -7,28 +7,37 @@ board it belongs to, whether that board can run vGPU on SR-IOV VFs, the
 VF product id to put in ``device_spec``/``alias`` and how many instances of
 the profile fit on one GPU.
 
-Sources (see ``shared/reference/nvidia-host-sysfs.md``):
+Sources:
 
-* Type ids: sheet section 5 ("Type IDs").  mdev ``nvidia-NNN`` and
-  ``creatable_vgpu_types`` ids share one number space (NVIDIA's open kernel
-  source prints the same RM id in both).  Only entries marked
-  ``verified=True`` were *observed* in the new (variant driver) model:
-  A10-1B/24Q/24A (588/597/605, [ONE]) and the L40S ids (1145-1166 and 2164,
-  [HARV]).  Every other id was only seen as an mdev type (510/525/550
-  driver tables, [2ND], [NOVA]) and is **UNVERIFIED** on the VF side: the
-  plan says so, and the boot script resolves the type by profile name at
-  boot rather than trusting an embedded id.
-* PCI ids and SR-IOV: sheet section 4.  VF device id equals the PF id on
-  A40, A10, A16 and L40S (checked); UNVERIFIED on the others.  T4 and V100
-  keep vGPU as mdevs on the PF (``PF_ONLY``): they cannot move to VFs.
+* Type ids and profile names: the ``vgpuConfig.xml`` of NVIDIA's vGPU
+  manager (driver 510.47.03), and the NVIDIA vGPU User Guide, "Virtual GPU
+  Types for Supported GPUs"
+  (https://docs.nvidia.com/vgpu/latest/grid-vgpu-user-guide/index.html).
+  mdev ``nvidia-NNN`` and ``creatable_vgpu_types`` ids share one number
+  space: the kernel interface source of NVIDIA's vGPU KVM host driver
+  525.85.07 prints the same resource-manager id in both.  Only entries
+  marked ``verified=True`` were *observed* in the new (variant driver)
+  model: A10-1B/24Q/24A (588/597/605, OpenNebula's vGPU documentation) and
+  the L40S ids (1145-1166 and 2164, a host capture in
+  harvester/pcidevices).  Every other id was only seen as an mdev type and
+  is **UNVERIFIED** on the VF side: the plan says so, and the boot script
+  resolves the type by profile name at boot rather than trusting an
+  embedded id.
+* PCI ids: the PCI ID Repository (https://pci-ids.ucw.cz/read/PC/10de).
+  The VF device id equals the PF id on A40, A10, A16 and L40S (seen in
+  ``lspci -nn`` listings); UNVERIFIED on the others.  T4 and V100 keep
+  vGPU as mdevs on the PF (``pf_only``): they cannot move to VFs.
 * ``max_instance`` per GPU: the legacy mdev ``description`` gives it; the
-  table has A40-2Q = 24 from Nova's docs ([NOVA]).  Other values are
-  computed as ``min(framebuffer GB / profile GB, VFs)`` and marked
-  UNVERIFIED; a host report's mdev description always wins.
+  table has A40-2Q = 24 from Nova's ``doc/source/admin/virtual-gpu.rst``
+  (Nova 34.0.0).  Other values are computed as
+  ``min(framebuffer GB / profile GB, VFs)`` and marked UNVERIFIED; a host
+  report's mdev description always wins.
 """
 
 import collections
 import re
+
+from vfioclient.nvidia import vgpu_types
 
 Board = collections.namedtuple(
     'Board', 'name product_ids vf_product_id_verified memory_gb total_vfs '
@@ -55,12 +64,16 @@ BOARDS = {b.name: b for b in (
     Board('RTX6000-Ada', ('26b1',), False, 48, None, True, False),
 )}
 
-_S5 = 'sheet section 5'
-_VERIFIED_VF = 'sheet section 5 (observed in creatable_vgpu_types)'
+_TABLE = 'vgpuConfig.xml of driver 510.47.03'
+_RFC = "NVIDIA's vGPU VFIO driver RFC, drivers/vfio/pci/nvidia-vgpu"
+_SEEN_ONE = ('observed in creatable_vgpu_types, OpenNebula vGPU '
+             'documentation')
+_SEEN_HARV = ('observed in creatable_vgpu_types, harvester/pcidevices '
+              'host capture')
 
 
 def _p(type_id, name, verified=False, max_instance=None,
-       max_verified=False, source=_S5):
+       max_verified=False, source=_TABLE):
     board = board_of_profile(name)
     return Profile(type_id, name, board, verified, max_instance,
                    max_verified, source)
@@ -70,21 +83,15 @@ _PROFILE_RE = re.compile(r'^(?P<board>.+?)-(?:\d+-)?(?P<size>\d+)'
                          r'(?P<series>[A-Z])$')
 
 
-def short_name(name):
-    """``NVIDIA A40-2Q`` -> ``A40-2Q`` (prefixes changed between
-    branches: ``GRID A100-4C`` / ``NVIDIA A100-4C``)."""
-    return name.strip().split()[-1] if name and name.strip() else ''
-
-
 def board_of_profile(name):
     """``NVIDIA A40-2Q`` -> ``A40``; ``RTX6000-Ada-1Q`` -> ``RTX6000-Ada``;
     None when the name does not look like a profile."""
-    m = _PROFILE_RE.match(short_name(name))
+    m = _PROFILE_RE.match(vgpu_types.short_name(name))
     return m.group('board') if m else None
 
 
 def profile_size_gb(name):
-    m = _PROFILE_RE.match(short_name(name))
+    m = _PROFILE_RE.match(vgpu_types.short_name(name))
     return int(m.group('size')) if m else None
 
 
@@ -101,23 +108,24 @@ PROFILES = (
     _p(684, 'NVIDIA A30-4C'), _p(688, 'NVIDIA A30-24C'),
     _p(555, 'NVIDIA A40-1B'),
     _p(558, 'NVIDIA A40-2Q', max_instance=24, max_verified=True,
-       source='sheet section 5; max_instance 24 from Nova docs [NOVA]'),
+       source=_TABLE + '; max_instance 24 from Nova virtual-gpu.rst'),
     _p(566, 'NVIDIA A40-48Q'), _p(575, 'NVIDIA A40-24A'),
     _p(587, 'NVIDIA A40-48C'),
-    _p(588, 'NVIDIA A10-1B', verified=True, source=_VERIFIED_VF),
-    _p(597, 'NVIDIA A10-24Q', verified=True, source=_VERIFIED_VF),
-    _p(605, 'NVIDIA A10-24A', verified=True, source=_VERIFIED_VF),
+    _p(588, 'NVIDIA A10-1B', verified=True, source=_SEEN_ONE),
+    _p(597, 'NVIDIA A10-24Q', verified=True, source=_SEEN_ONE),
+    _p(605, 'NVIDIA A10-24A', verified=True, source=_SEEN_ONE),
     _p(709, 'NVIDIA A16-1B'), _p(711, 'NVIDIA A16-1Q'),
     _p(715, 'NVIDIA A16-16Q'), _p(720, 'NVIDIA A16-16A'),
     _p(723, 'NVIDIA A16-16C'),
     _p(742, 'NVIDIA A2-1B'), _p(756, 'NVIDIA A2-16C'),
-    _p(1145, 'NVIDIA L40S-1B', verified=True, source=_VERIFIED_VF),
-    _p(1148, 'NVIDIA L40S-2Q', verified=True, source=_VERIFIED_VF),
-    _p(1155, 'NVIDIA L40S-24Q', verified=True, source=_VERIFIED_VF),
-    _p(1156, 'NVIDIA L40S-48Q', verified=True, source=_VERIFIED_VF),
-    _p(1159, 'NVIDIA L40S-3A', verified=True, source=_VERIFIED_VF),
-    _p(2164, 'NVIDIA L40S-3B', verified=True, source=_VERIFIED_VF),
-    _p(941, 'NVIDIA RTX6000-Ada-1Q'), _p(950, 'NVIDIA RTX6000-Ada-48Q'),
+    _p(1145, 'NVIDIA L40S-1B', verified=True, source=_SEEN_HARV),
+    _p(1148, 'NVIDIA L40S-2Q', verified=True, source=_SEEN_HARV),
+    _p(1155, 'NVIDIA L40S-24Q', verified=True, source=_SEEN_HARV),
+    _p(1156, 'NVIDIA L40S-48Q', verified=True, source=_SEEN_HARV),
+    _p(1159, 'NVIDIA L40S-3A', verified=True, source=_SEEN_HARV),
+    _p(2164, 'NVIDIA L40S-3B', verified=True, source=_SEEN_HARV),
+    _p(941, 'NVIDIA RTX6000-Ada-1Q', source=_RFC),
+    _p(950, 'NVIDIA RTX6000-Ada-48Q', source=_RFC),
 )
 
 BY_ID = {p.type_id: p for p in PROFILES}
@@ -129,19 +137,25 @@ def by_id(type_id):
 
 def by_name(name):
     """The profile whose short name matches ``name`` (case-insensitive)."""
-    want = short_name(name).lower()
+    want = vgpu_types.short_name(name).lower()
     for p in PROFILES:
-        if short_name(p.name).lower() == want:
+        if vgpu_types.short_name(p.name).lower() == want:
             return p
     return None
 
 
 def lookup(spec):
     """A profile by ``558``, ``nvidia-558`` or a profile name; or None."""
-    m = re.match(r'^(?:[A-Za-z][A-Za-z0-9_]*-)?(\d{1,9})$', spec.strip())
-    if m:
-        return by_id(int(m.group(1)))
+    number = vgpu_types.type_spec_number(spec)
+    if number is not None:
+        return by_id(number)
     return by_name(spec)
+
+
+def known_type_name(type_id):
+    """Profile name of a type id from the table, or None."""
+    profile = by_id(type_id)
+    return profile.name if profile else None
 
 
 def board(name):
