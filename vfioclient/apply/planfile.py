@@ -124,7 +124,7 @@ def minimal_document(resource_classes=(), aliases=(), flavors=(),
         'aliases': alias_docs,
         'flavors': flavor_docs,
         'type_mappings': [], 'hosts': [],
-        'controllers': {'alias': [], 'conf_set': [], 'nova_conf': ''},
+        'controllers': {'alias': [], 'conf_set': []},
         'order': [], 'servers': [], 'capacity': capacity_docs,
         'placement_settings': [], 'refusals': [],
     }

@@ -5,10 +5,10 @@ Written by ``openstack vfio plan -f json`` / ``--output FILE`` and read by
 --from-plan`` and ``vfio verify --from-plan``.  Plain, immutable data: the
 decisions live in :mod:`vfioclient.rules.plan`.
 
-Contract (``schema_version`` 1; keys are stable, new keys may be added)::
+Contract (``schema_version`` 2; keys are stable, new keys may be added)::
 
     {
-      "schema_version": 1, "kind": "vfio-plan",
+      "schema_version": 2, "kind": "vfio-plan",
       "inputs": {"snapshot": {"collected_at": str, "sha256": str} | null,
                  "host_reports": [{"hostname", "sha256", "collected_at"}],
                  "options": {...}},
@@ -28,6 +28,11 @@ Contract (``schema_version`` 1; keys are stable, new keys may be added)::
 ``capacity`` rows: ``{"resource_class", "vf_type", "vfs_total",
 "vfs_existing", "vfs_planned", "legacy_in_use", "vf_in_use", "shortfall",
 "hosts": [...]}``.
+
+``hosts[]`` items carry the boot script's parameters, ``"boot_setup":
+{"vf_type", "type_id", "gpus", "vfs_per_gpu"}``, not its text: the nova.conf
+snippets, boot script and systemd unit are rendered from the plan by
+:mod:`vfioclient.render` (version 1 stored that text).
 """
 
 import dataclasses
@@ -35,7 +40,7 @@ import json
 import types
 import typing
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KIND = 'vfio-plan'
 
 
@@ -156,6 +161,16 @@ class Move:
 
 
 @dataclasses.dataclass(frozen=True)
+class BootSetup:
+    """The parameters of a host's boot script
+    (``vfioclient.render.bootscript.render_script``)."""
+    vf_type: str                 # VF vGPU type set on every listed GPU
+    type_id: int | None          # embedded when a host report confirms it
+    gpus: tuple[str, ...]        # PF addresses
+    vfs_per_gpu: int
+
+
+@dataclasses.dataclass(frozen=True)
 class HostPlan:
     host: str
     order: int | None            # conversion step (1-based); None: blocked
@@ -166,9 +181,7 @@ class HostPlan:
     alias: tuple[str, ...]
     conf_set: tuple[ConfOption, ...]
     conf_remove: tuple[ConfOption, ...]
-    nova_conf: str
-    boot_script: str
-    systemd_unit: str
+    boot_setup: BootSetup
     drain: tuple[Move, ...]
     notes: tuple[str, ...]
 
@@ -177,7 +190,6 @@ class HostPlan:
 class Controllers:
     alias: tuple[str, ...]
     conf_set: tuple[ConfOption, ...]
-    nova_conf: str
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,8 +3,9 @@
 ``render(plan, plan_file='plan.json')`` turns a
 :class:`vfioclient.model.plan.Plan` into the ordered runbook an operator
 follows on the night: pre-checks and backups, one phase per step with the
-exact commands, config snippets and scripts, a verification after each
-phase and how to roll it back.  Tables are GitHub-flavoured Markdown
+exact commands, config snippets and scripts (rendered from the plan's
+values by :mod:`.novaconf` and :mod:`.bootscript`), a verification after
+each phase and how to roll it back.  Tables are GitHub-flavoured Markdown
 (``tabulate``); provider trees before and after are Mermaid diagrams, one
 pair per kind of host.  Deterministic: no clock, no randomness, everything
 in plan order.
@@ -14,6 +15,9 @@ import collections
 import shlex
 
 import tabulate
+
+from vfioclient.render import bootscript
+from vfioclient.render import novaconf
 
 FENCE = '```'
 
@@ -203,21 +207,10 @@ def _precheck(plan, plan_file):
                         'needs'),
                        [(s.file, s.section, s.option, s.value,
                          s.min_version) for s in plan.placement_settings]),
-                _code(_sections_text(
-                    (s.section, s.option, s.value)
-                    for s in plan.placement_settings), 'ini'),
+                _code(novaconf.conf_text(plan.placement_settings), 'ini'),
                 'Rollback: remove these lines and restart placement-api.',
                 '']
     return out
-
-
-def _sections_text(items):
-    sections = collections.OrderedDict()
-    for section, option, value in items:
-        sections.setdefault(section, []).append('%s = %s' % (option,
-                                                            value))
-    return '\n'.join('[%s]\n%s\n' % (s, '\n'.join(lines))
-                     for s, lines in sections.items())
 
 
 def _phase_prepare(plan, plan_file):
@@ -294,11 +287,14 @@ def _phase_host(number, host, plan_file):
             'its unit:', '']
     out.append('<details><summary>/usr/local/sbin/vfio-vgpu-setup</summary>'
                '\n')
-    out.append(_code(host.boot_script, 'sh'))
+    setup = host.boot_setup
+    out.append(_code(bootscript.render_script(
+        setup.vf_type, gpus=list(setup.gpus), vfs=setup.vfs_per_gpu,
+        type_id=setup.type_id), 'sh'))
     out.append('</details>\n')
     out.append('<details><summary>/etc/systemd/system/'
                'vfio-vgpu-setup.service</summary>\n')
-    out.append(_code(host.systemd_unit, 'ini'))
+    out.append(_code(bootscript.render_systemd_unit(setup.vf_type), 'ini'))
     out.append('</details>\n')
     out.append(_code('chmod 0700 /usr/local/sbin/vfio-vgpu-setup\n'
                      'systemctl daemon-reload\n'
@@ -306,7 +302,7 @@ def _phase_host(number, host, plan_file):
                      'shell'))
     out += ['4. In nova.conf remove the legacy vGPU lines:', '',
             _code(_conf_lines(host.conf_remove)),
-            '   and add:', '', _code(host.nova_conf, 'ini'),
+            '   and add:', '', _code(novaconf.host_snippet(host), 'ini'),
             '5. Start nova-compute and enable it again:', '',
             _code('systemctl start nova-compute\nopenstack compute service '
                   'set --enable %s nova-compute' % _q(host.host),
@@ -345,7 +341,7 @@ def _phase_final(number, plan, plan_file):
         'Only after every compute in this plan reports its VFs in '
         'Placement. On every controller (nova-api, nova-scheduler, '
         'nova-conductor) set, then restart those services:', '',
-        _code(plan.controllers.nova_conf, 'ini'),
+        _code(novaconf.controllers_snippet(plan.controllers), 'ini'),
         'Verify:', '',
         _code('openstack vfio audit\nopenstack vfio verify --from-plan %s'
               % _q(plan_file), 'shell'),

@@ -311,16 +311,21 @@ class Demo:
 
     @staticmethod
     def plan_confs(plan_path):
-        """The nova.conf snippets the plan generates (computes and
-        controllers)."""
+        """The nova.conf snippets the plan sets (computes and
+        controllers), as ini text: its ``conf_set`` options by section."""
         import json
         with open(plan_path) as f:
             plan = json.load(f)
-        confs = [h['nova_conf'] for h in plan.get('hosts', ())
-                 if h.get('nova_conf')]
-        controllers = plan.get('controllers', {}).get('nova_conf')
-        if controllers:
-            confs.append(controllers)
+        conf_sets = [h['conf_set'] for h in plan.get('hosts', ())]
+        conf_sets.append(plan.get('controllers', {}).get('conf_set'))
+        confs = []
+        for options in filter(None, conf_sets):
+            sections = {}
+            for o in options:
+                sections.setdefault(o['section'], []).append(
+                    '%s = %s\n' % (o['option'], o['value']))
+            confs.append('\n'.join('[%s]\n%s' % (s, ''.join(lines))
+                                   for s, lines in sections.items()))
         return confs
 
 

@@ -8,6 +8,8 @@ code and subject; healthy estates give no warning.
 
 import json
 
+from vfioclient.model import plan as plan_model
+from vfioclient.render import novaconf
 from vfioclient.sandbox import estates
 from vfioclient.tests.functional import sandbox
 
@@ -189,8 +191,10 @@ class TestPlanFromSmallEstate(sandbox.SandboxTestCase):
         self.assertEqual(['a40-01.sandbox.test', 'a40-02.sandbox.test'],
                          converted)
         self.assertEqual([estates.A40_VF_RC], plan['resource_classes'])
-        confs = [h['nova_conf'] for h in plan['hosts'] if h['nova_conf']]
-        confs.append(plan['controllers']['nova_conf'])
+        with open(plan_path) as f:
+            loaded = plan_model.from_json(f.read(), source=plan_path)
+        confs = [novaconf.host_snippet(h) for h in loaded.hosts]
+        confs.append(novaconf.controllers_snippet(loaded.controllers))
         for index, text in enumerate(confs):
             path = os.path.join(work, 'nova-%d.conf' % index)
             with open(path, 'w') as f:

@@ -98,10 +98,13 @@ JSON_VALUES = st.recursive(
         st.lists(children, max_size=3),
         st.dictionaries(st.text(max_size=8), children, max_size=3)),
     max_leaves=6)
-WRONG_VERSIONS = st.one_of(
-    st.integers().filter(lambda v: v != 1), st.just(True), st.just(1.0),
-    st.just('1'), st.none(), st.floats(allow_nan=False), st.text(),
-    st.lists(st.integers(), max_size=2))
+def wrong_versions(version):
+    """Values that are not the integer ``version``."""
+    return st.one_of(
+        st.integers().filter(lambda v: v != version), st.just(True),
+        st.just(float(version)), st.just(str(version)), st.none(),
+        st.floats(allow_nan=False), st.text(),
+        st.lists(st.integers(), max_size=2))
 
 
 def all_paths(doc, prefix=()):
@@ -318,7 +321,7 @@ class TestWrongSchemaVersion(LoaderFuzzBase):
         tally = Tally()
 
         @fuzz_settings(150)
-        @given(WRONG_VERSIONS)
+        @given(wrong_versions(LOADERS[kind][2]['schema_version']))
         def run(version):
             doc = copy.deepcopy(LOADERS[kind][2])
             doc['schema_version'] = version
@@ -658,7 +661,7 @@ class TestShell(LoaderFuzzBase):
     def bad_files(self, kind):
         doc = copy.deepcopy(LOADERS[kind][2])
         text = json.dumps(doc, indent=2)
-        wrong = dict(doc, schema_version=2)
+        wrong = dict(doc, schema_version=doc['schema_version'] + 1)
         edited = copy.deepcopy(doc)
         if kind == 'snapshot':
             del edited['providers'][0]['uuid']

@@ -42,7 +42,7 @@ class TestPlanCommand(testtools.TestCase):
         rc, out, err = self.run_osc(*self.plan_args('-f', 'json'))
         self.assertEqual(0, rc, err)
         doc = json.loads(out)
-        self.assertEqual((1, 'vfio-plan'), (doc['schema_version'],
+        self.assertEqual((2, 'vfio-plan'), (doc['schema_version'],
                                             doc['kind']))
         self.assertEqual(['CUSTOM_NVIDIA_A40_2Q'], doc['resource_classes'])
         self.assertEqual(['a40-host'],

@@ -13,6 +13,8 @@ from vfioclient.model import plan as plan_model
 from vfioclient.nova import devspec
 from vfioclient.nova import pci_address
 from vfioclient.nvidia import profiles
+from vfioclient.render import bootscript
+from vfioclient.render import novaconf
 from vfioclient.rules import lint
 from vfioclient.rules import plan as rules
 from vfioclient.sandbox import estates
@@ -107,7 +109,11 @@ class TestTypeMapping(testtools.TestCase):
                          (m.vf_type_id, m.vf_type_name, m.verified))
         self.assertIn('offered on a10-host', m.source)
         # A verified id is embedded in the boot script for a cross-check.
-        self.assertIn("VGPU_TYPE_ID=597", plan.host('old').boot_script)
+        setup = plan.host('old').boot_setup
+        self.assertEqual(597, setup.type_id)
+        self.assertIn("VGPU_TYPE_ID=597", bootscript.render_script(
+            setup.vf_type, gpus=setup.gpus, vfs=setup.vfs_per_gpu,
+            type_id=setup.type_id))
 
     def test_map_overrides_the_profile(self):
         b = two_host_estate()
@@ -413,13 +419,16 @@ class TestRoundTrip(testtools.TestCase):
         plan = rules.make_plan(b.snapshot(), [rep])
         self.assertEqual(3, len(plan.hosts))
         for host in plan.hosts:
-            self.assertIn('report_in_placement = True', host.nova_conf)
-            self.assertEqual([], lint_text(host.nova_conf), host.host)
+            text = novaconf.host_snippet(host)
+            self.assertIn('report_in_placement = True', text)
+            self.assertEqual([], lint_text(text), host.host)
             for line in host.device_spec:
                 self.assertEqual('no', json.loads(line)['managed'])
-        self.assertEqual([], lint_text(plan.host('a40-host').nova_conf, rep))
+        self.assertEqual([], lint_text(
+            novaconf.host_snippet(plan.host('a40-host')), rep))
         # Controllers, with and without pci_in_placement.
-        self.assertEqual([], lint_text(plan.controllers.nova_conf))
+        self.assertEqual([], lint_text(
+            novaconf.controllers_snippet(plan.controllers)))
         self.assertEqual([], lint_text('[pci]\n' + ''.join(
             'alias = %s\n' % a for a in plan.controllers.alias)))
 
@@ -430,8 +439,10 @@ class TestRoundTrip(testtools.TestCase):
         self.assertEqual(('a40-02.sandbox.test', 'a40-01.sandbox.test'),
                          plan.order)
         for host in plan.hosts:
-            self.assertEqual([], lint_text(host.nova_conf), host.host)
-        self.assertEqual([], lint_text(plan.controllers.nova_conf))
+            self.assertEqual([], lint_text(novaconf.host_snippet(host)),
+                             host.host)
+        self.assertEqual([], lint_text(
+            novaconf.controllers_snippet(plan.controllers)))
         subjects = {r.subject for r in plan.refusals}
         self.assertIn('gpu 0000:3b:00.0 on t4-01.sandbox.test', subjects)
         self.assertIn('gpu 0000:41:00.0 on a40-04.sandbox.test', subjects)
@@ -553,10 +564,12 @@ class TestDeterminismAndModel(testtools.TestCase):
     def test_bad_documents(self):
         text = rules.make_plan(two_host_estate().snapshot()).to_json()
         doc = json.loads(text)
-        doc['schema_version'] = 2
+        doc['schema_version'] = 1
         e = self.assertRaises(plan_model.PlanError,
                               plan_model.Plan.from_dict, doc, 'p.json')
-        self.assertIn('schema_version 2', str(e))
+        self.assertIn('schema_version 1', str(e))
+        self.assertIn('make the plan again with "openstack vfio plan"',
+                      str(e))
         e = self.assertRaises(plan_model.PlanError,
                               plan_model.Plan.from_json, text[:100])
         self.assertIn('not valid JSON', str(e))

@@ -2,6 +2,8 @@
 
 import testtools
 
+from vfioclient.render import bootscript
+from vfioclient.render import novaconf
 from vfioclient.render import runbook
 from vfioclient.rules import plan as rules
 from vfioclient.tests.unit import test_plan_rules as helpers
@@ -47,7 +49,16 @@ class TestRunbook(testtools.TestCase):
         self.assertIn('openstack server resize --flavor vgpu.a40-2q.vf',
                       self.text)
         self.assertIn('server migrate --host cmp1', self.text)
-        self.assertIn(self.plan.host('cmp1').boot_script, self.text)
+        setup = self.plan.host('cmp1').boot_setup
+        self.assertIn(bootscript.render_script(
+            setup.vf_type, gpus=setup.gpus, vfs=setup.vfs_per_gpu,
+            type_id=setup.type_id), self.text)
+        self.assertIn(bootscript.render_systemd_unit(setup.vf_type),
+                      self.text)
+        self.assertIn(novaconf.host_snippet(self.plan.host('cmp1')),
+                      self.text)
+        self.assertIn(novaconf.controllers_snippet(self.plan.controllers),
+                      self.text)
         self.assertIn('[mdev_nvidia-558] *', self.text)
 
     def test_mermaid_trees_and_tables(self):

@@ -1,0 +1,47 @@
+"""Plan decisions: legacy mdev vGPU -> variant-driver VFs, host by host.
+
+Pure functions of a :class:`vfioclient.model.cloud.Snapshot`, host reports
+and :class:`Options`; :func:`make_plan` returns a
+:class:`vfioclient.model.plan.Plan`.  No I/O, no clock: the same inputs give
+the same plan, byte for byte.
+
+What is decided, per physical GPU (PF) that still has legacy providers,
+and where:
+
+1. its legacy mdev type (:mod:`.legacy`);
+2. the VF vGPU type with the same profile (:mod:`.vftype`);
+3. the VFs Nova gets (:mod:`.gpus`).
+
+Then per host the ``nova.conf`` values (:mod:`.nova_config`) and boot
+script parameters (:mod:`.hosts`), and globally the resource classes and
+aliases (:mod:`.options`), flavors (:mod:`.flavors`), capacity and the
+drain/convert order (:mod:`.capacity`) and the Placement settings for bug
+2070257; :mod:`.assemble` runs these phases in order.  A GPU or host the
+plan cannot convert becomes a :class:`vfioclient.model.plan.Refusal`
+with the reason: refusals are values, returned by the phase that decides
+them.
+"""
+
+from vfioclient.rules.plan.assemble import make_plan
+from vfioclient.rules.plan.flavors import translate_extra_specs
+from vfioclient.rules.plan.nova_config import vf_address_specs
+from vfioclient.rules.plan.options import check_templates
+from vfioclient.rules.plan.options import DEFAULT_ALIAS_TEMPLATE
+from vfioclient.rules.plan.options import DEFAULT_FLAVOR_NAME_TEMPLATE
+from vfioclient.rules.plan.options import DEFAULT_RESOURCE_CLASS_TEMPLATE
+from vfioclient.rules.plan.options import FLAVOR_PLACEHOLDERS
+from vfioclient.rules.plan.options import Options
+from vfioclient.rules.plan.options import parse_maps
+from vfioclient.rules.plan.options import render_alias
+from vfioclient.rules.plan.options import render_flavor_name
+from vfioclient.rules.plan.options import render_resource_class
+from vfioclient.rules.plan.options import TemplateError
+from vfioclient.rules.plan.options import TYPE_PLACEHOLDERS
+
+__all__ = [
+    'DEFAULT_ALIAS_TEMPLATE', 'DEFAULT_FLAVOR_NAME_TEMPLATE',
+    'DEFAULT_RESOURCE_CLASS_TEMPLATE', 'FLAVOR_PLACEHOLDERS', 'Options',
+    'TYPE_PLACEHOLDERS', 'TemplateError', 'check_templates', 'make_plan',
+    'parse_maps', 'render_alias', 'render_flavor_name',
+    'render_resource_class', 'translate_extra_specs', 'vf_address_specs',
+]

@@ -1,0 +1,111 @@
+"""Per host: one VF type and count, its nova.conf values and boot setup.
+
+Each converted host gets one boot script (it sets one type and VF count
+on all its GPUs), so a host whose GPUs would need two is refused.
+"""
+
+import collections
+
+from vfioclient.nvidia import vgpu_types
+from vfioclient.nova import pci_address
+from vfioclient.model import plan as model
+from vfioclient.rules.plan import nova_config
+
+
+def group_by_host(conversions):
+    """``({host: [Conversion, ...]}, [Refusal, ...])``: hosts whose GPUs
+    need more than one (VF type, VF count) are refused."""
+    by_host = collections.defaultdict(list)
+    for c in conversions:
+        by_host[c.gpu.host].append(c)
+    refusals = []
+    for host in sorted(by_host):
+        combos = {(c.plan.vf_type_name, c.plan.vf_count)
+                  for c in by_host[host]}
+        if len(combos) > 1:
+            refusals.append(model.Refusal('host %s' % host, (
+                'its GPUs would need %s; one boot script per host sets one '
+                'type and VF count: convert this host by hand with "vfio '
+                'host script" per GPU' % ', '.join(
+                    '%s x%d' % c for c in sorted(combos)))))
+            del by_host[host]
+    return dict(by_host), refusals
+
+
+def _verified(items):
+    return all(c.vf.verified for c in items)
+
+
+def _boot_type_id(spec, type_id):
+    """``type_id`` when the boot script can embed it for ``spec`` (a
+    positive sysfs type number that does not contradict a numeric spec),
+    else None: the script then resolves the type by name at boot."""
+    if type_id is None or type_id <= 0 or vgpu_types.type_spec_number(
+            'nvidia-%d' % type_id) != type_id:
+        return None
+    number = vgpu_types.type_spec_number(spec)
+    if number is not None and number != type_id:
+        return None
+    return type_id
+
+
+def boot_setup(gpus, verified):
+    """The boot script's parameters for a host's planned GPUs.
+
+    :raises ValueError: a VF type or PF address the script cannot take.
+    """
+    first = gpus[0]
+    spec = vgpu_types.validate_type_spec(first.vf_type_name)
+    for g in gpus:
+        pci_address.normalize_address(g.address)
+    return model.BootSetup(
+        vf_type=first.vf_type_name,
+        type_id=_boot_type_id(spec, first.vf_type_id) if verified else None,
+        gpus=tuple(g.address for g in gpus), vfs_per_gpu=first.vf_count)
+
+
+def _drain_moves(host, drains, flavor_of):
+    return tuple(model.Move(
+        server_id=d.server.id, server_name=d.server.name, action=d.action,
+        from_host=host, to_host=d.to_host, from_flavor=d.from_flavor,
+        to_flavor=(flavor_of[d.server.id].name if d.action == 'resize'
+                   else None))
+        for d in drains)
+
+
+def host_plan(host, items, order, drains, alias_of, flavor_of):
+    """The :class:`~vfioclient.model.plan.HostPlan` of one host."""
+    gpus = tuple(sorted((c.plan for c in items), key=lambda g: g.address))
+    device_specs = []
+    for gp in gpus:
+        device_specs.extend(nova_config.device_spec_lines(gp))
+    alias_lines = []
+    for gp in gpus:
+        line = nova_config.alias_line(alias_of[gp.vf_type_name],
+                                      gp.resource_class, nova_config.NVIDIA,
+                                      gp.product_id)
+        if line not in alias_lines:
+            alias_lines.append(line)
+    first = gpus[0]
+    notes = []
+    if any(g.vfs_source == 'legacy-providers' for g in gpus):
+        notes.append('VF addresses come from the legacy provider names '
+                     '(no host report): check them with "openstack vfio '
+                     'host report" before applying')
+    if not _verified(items):
+        notes.append('the VF type id is not confirmed by a host report; '
+                     'the boot script resolves %s by name at boot'
+                     % first.vf_type_name)
+    kind = '%d x %s %s -> %s (%s, %d VFs)' % (
+        len(gpus), first.board or '?', first.legacy_type or '?',
+        first.vf_type_name, first.resource_class, first.vf_count)
+    legacy_types = sorted({g.legacy_type for g in gpus if g.legacy_type})
+    return model.HostPlan(
+        host=host, order=order, kind=kind,
+        vf_types=tuple(sorted({g.vf_type_name for g in gpus})),
+        gpus=gpus, device_spec=tuple(device_specs),
+        alias=tuple(alias_lines),
+        conf_set=nova_config.host_conf_set(device_specs, alias_lines),
+        conf_remove=nova_config.host_conf_remove(legacy_types),
+        boot_setup=boot_setup(gpus, _verified(items)),
+        drain=_drain_moves(host, drains, flavor_of), notes=tuple(notes))

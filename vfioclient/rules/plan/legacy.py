@@ -1,0 +1,191 @@
+"""Legacy recognition: what mdev vGPU type a physical GPU runs today.
+
+From the host report (mdevs on the PF or its VFs), else from the snapshot
+(an ``mdev_class`` such as ``CUSTOM_NVIDIA_558``, or a class or trait
+naming a profile, e.g. ``CUSTOM_VGPU_A40_2Q``, on the providers or in the
+flavors of the servers on them).  The result is a :class:`Gpu`, or a
+:class:`~vfioclient.model.plan.Refusal` when the GPU cannot move to VFs.
+"""
+
+import dataclasses
+import re
+
+from vfioclient.nvidia import vgpu_types
+from vfioclient.model import host as host_model
+from vfioclient.model import plan as model
+from vfioclient.nova import flavors as nova_flavors
+from vfioclient.nvidia import profiles
+from vfioclient.rules.plan import options as plan_options
+
+
+@dataclasses.dataclass(frozen=True)
+class Gpu:
+    """The facts about one physical GPU (PF) with legacy providers."""
+    host: str
+    address: str
+    legacy: tuple                # its live legacy providers
+    report: object = None        # the host report of its host, if any
+    legacy_type: str = None      # nvidia-558
+    legacy_name: str = None      # NVIDIA A40-2Q
+    legacy_classes: tuple = ()
+    legacy_key: str = None       # what --map may name when type unknown
+    product_id: str = None
+    board: str = None
+    max_instance: int = None
+
+    @property
+    def subject(self):
+        """How refusals name this GPU."""
+        return gpu_subject(self.address, self.host)
+
+
+def gpu_subject(address, host):
+    return 'gpu %s on %s' % (address, host)
+
+
+_MDEV_CLASS_NUMBER_RE = re.compile(r'^CUSTOM_NVIDIA_(\d{1,9})$')
+
+
+def _profile_keys():
+    keys = {}
+    for p in profiles.PROFILES:
+        keys[plan_options.rc_part(vgpu_types.short_name(p.name))] = p
+    return keys
+
+
+_PROFILE_KEYS = _profile_keys()
+
+
+def _hint_from_name(name):
+    """A profile or type id named by a class or trait, or None."""
+    m = _MDEV_CLASS_NUMBER_RE.match(name)
+    if m:
+        return ('id', int(m.group(1)))
+    body = name[len('CUSTOM_'):] if name.startswith('CUSTOM_') else name
+    for key, p in _PROFILE_KEYS.items():
+        if body == key or body.endswith('_' + key):
+            return ('id', p.type_id)
+    return None
+
+
+def _legacy_from_report(report, address):
+    device = report.gpu(address) if report else None
+    if device is None:
+        return None
+    if device.mode == host_model.LEGACY_MDEV_PF:
+        return 'pf-mdev'
+    in_use = [t for t in device.types_in_use]
+    if len(in_use) > 1:
+        return ('mixed', ', '.join('nvidia-%d (%s) x%d' % (
+            t.id, t.name or '?', t.count) for t in in_use))
+    if len(in_use) == 1:
+        return ('id', in_use[0].id, in_use[0].name)
+    return None
+
+
+def _mdev_type_info(report, address, type_id):
+    """(name, max_instance) from the report's mdev types, if listed."""
+    if report is None:
+        return None, None
+    functions = [report.device(address)] + report.vfs_of(address)
+    for dev in functions:
+        for t in (dev.mdev_supported_types if dev else ()):
+            if t.type_number == type_id:
+                return t.name, t.max_instance
+    return None, None
+
+
+def _hints_from_snapshot(legacy, servers_by_provider, flavors):
+    hints = set()
+    for p in legacy:
+        for name in tuple(p.inventories) + tuple(p.traits or ()):
+            hint = _hint_from_name(name)
+            if hint:
+                hints.add(hint[1])
+        for server in servers_by_provider.get(p.uuid, ()):
+            flavor = flavors.get(server.flavor_name)
+            specs = (flavor.extra_specs if flavor
+                     else server.flavor_extra_specs)
+            for traits in nova_flavors.required_traits(specs).values():
+                for name in traits:
+                    hint = _hint_from_name(name)
+                    if hint:
+                        hints.add(hint[1])
+    return hints
+
+
+def _pf_mdev_without_report(gpu, hints):
+    """A refusal reason when the only provider, on function 0, holds
+    several vGPUs of a board without SR-IOV vGPU (a PF-mdev GPU)."""
+    only = gpu.legacy[0] if len(gpu.legacy) == 1 else None
+    total = sum(i.total for i in (only.inventories.values()
+                                  if only else ()))
+    if not (only and gpu.address.endswith('.0') and total > 1):
+        return None
+    profile = profiles.by_id(next(iter(hints))) if hints else None
+    b = profiles.board(profile.board) if profile else None
+    if b is None or b.pf_only:
+        return ('vGPU runs as mdevs on the PF (%d vGPUs on %s, as on '
+                'pre-Ampere GPUs such as T4/V100): no SR-IOV vGPU, so '
+                'there is no VF type to move to; it stays on legacy '
+                'mdev' % (total, gpu.address))
+    return None
+
+
+def recognise_legacy(host, address, legacy, report, servers_by_provider,
+                     flavors):
+    """The :class:`Gpu` with its legacy type, board and product, or a
+    :class:`~vfioclient.model.plan.Refusal`."""
+    classes = tuple(sorted({rc for p in legacy for rc in p.inventories}))
+    gpu = Gpu(host=host, address=address, legacy=tuple(legacy),
+              report=report, legacy_classes=classes,
+              legacy_key=classes[0] if len(classes) == 1 else None)
+    found = _legacy_from_report(report, address)
+    if found == 'pf-mdev':
+        return model.Refusal(gpu.subject, (
+            'vGPU runs as mdevs on the PF (pre-Ampere GPU such as T4/V100):'
+            ' it has no SR-IOV vGPU, so there is no VF type to move to; it '
+            'stays on legacy mdev'))
+    if found and found[0] == 'mixed':
+        return model.Refusal(gpu.subject, (
+            'one PF would need two VF types: its VFs use %s, but Nova '
+            'reports one resource class per PF; move the servers of all '
+            'but one type first' % found[1]))
+    if found:
+        hints = {found[1]}
+    else:
+        hints = _hints_from_snapshot(legacy, servers_by_provider, flavors)
+    if len(hints) > 1:
+        return model.Refusal(gpu.subject, (
+            'one PF would need two VF types: its providers, traits and '
+            'flavors name types %s' % ', '.join(
+                'nvidia-%d' % h for h in sorted(hints))))
+    if not found and report is None:
+        reason = _pf_mdev_without_report(gpu, hints)
+        if reason:
+            return model.Refusal(gpu.subject, reason)
+    if hints:
+        type_id = next(iter(hints))
+        name, max_instance = _mdev_type_info(report, address, type_id)
+        if found and found[2]:
+            name = name or found[2]
+        profile = profiles.by_id(type_id)
+        gpu = dataclasses.replace(
+            gpu, legacy_type='nvidia-%d' % type_id,
+            legacy_name=name or (profile.name if profile else None),
+            max_instance=max_instance)
+        if profile is not None and report is None:
+            gpu = dataclasses.replace(
+                gpu, board=profile.board,
+                product_id=profiles.vf_product_id(profile.board))
+    device = report.gpu(address) if report else None
+    if device is None:
+        return gpu
+    b = profiles.board_of_product(device.product_id)
+    gpu = dataclasses.replace(gpu, product_id=device.product_id,
+                              board=b.name if b else device.model)
+    if b is not None and b.pf_only:
+        return model.Refusal(gpu.subject, (
+            '%s (%s) keeps vGPU as mdevs on the PF: no SR-IOV vGPU to move '
+            'to' % (gpu.board, device.product_id)))
+    return gpu
