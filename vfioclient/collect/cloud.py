@@ -143,12 +143,11 @@ class Collector:
     def collect(self):
         placement = self.cloud.placement
         compute = self.cloud.compute
-        # The microversions the snapshot records, checked before any read:
-        # those of the reads with the highest minimum (``required=``, and
-        # flavor extra specs in lists).
+        # The Placement microversion the snapshot records, checked before
+        # any read: that of the read with the highest minimum
+        # (``required=``).  Nova's is checked by :meth:`_nova`.
         pmv = client.negotiated(
             placement, placement_api.list_resource_providers_with_trait)
-        cmv = client.negotiated(compute, compute_api.list_flavors)
         if self.cloud.concurrency == 1:      # one request at a time
             placement_part = self._placement()
             nova_part = self._nova()
@@ -168,7 +167,7 @@ class Collector:
         services, hypervisors, flavors, servers = nova_part
         return model.build(
             collected_at=_now(),
-            microversions={'placement': pmv, 'compute': cmv},
+            microversions={'placement': pmv, 'compute': self.cmv},
             placement_max_version='%d.%d' % placement.max_version(),
             compute_max_version='%d.%d' % compute.max_version(),
             providers=providers, allocations=allocations,
@@ -194,6 +193,10 @@ class Collector:
 
     def _nova(self):
         self.progress('Reading Nova services, hypervisors, flavors, servers')
+        # that of the read with the highest minimum (extra specs in
+        # flavor lists)
+        self.cmv = client.negotiated(self.cloud.compute,
+                                     compute_api.list_flavors)
         # four independent lists (the paged ones follow their markers)
         return tuple(self.cloud.map(lambda read: read(), (
             self._services, self._hypervisors, self._flavors,
