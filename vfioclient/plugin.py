@@ -2,12 +2,14 @@
 
 vfioclient talks to Placement and Nova through
 ``client_manager.sdk_connection`` and chooses its microversions per call
-(see :mod:`vfioclient.client`), so it adds no global
+(see :mod:`vfioclient.cloud.client`), so it adds no global
 ``--os-*-api-version`` option: those belong to osc-placement and OSC core,
 and registering them twice crashes the ``openstack`` shell.
 """
 
 import logging
+
+from vfioclient.cloud import client
 
 LOG = logging.getLogger(__name__)
 
@@ -29,7 +31,6 @@ def make_client(instance):
     The facade is built lazily and holds no state across ClientManagers
     (functional tests build a new shell per test).
     """
-    from vfioclient import client
     return client.CloudClient.from_client_manager(instance)
 
 

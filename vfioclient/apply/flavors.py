@@ -26,24 +26,22 @@ so re-runs never duplicate.
 import dataclasses
 import logging
 
+import os_traits
+
 from vfioclient.apply import report
-from vfioclient import client
+from vfioclient.cloud import client
+from vfioclient.cloud import compute as compute_api
+from vfioclient.cloud import placement as placement_api
 from vfioclient.nova import errors as nova_errors
 from vfioclient.nova import extra_specs as nova_extra_specs
 from vfioclient.nova import flavor_request
 from vfioclient.nova import names
 from vfioclient.nvidia import pci_ids
+from vfioclient.rules import plan as plan_rules
 
 LOG = logging.getLogger(__name__)
 
-# 2.55: flavor description; 2.61: extra specs in the flavor body; 2.86:
-# Nova validates extra specs (we ask for it whenever the server has it).
-COMPUTE_MIN = '2.61'
-COMPUTE_WANTED = '2.86'
-PLACEMENT_MIN = '1.22'   # forbidden traits in provider lists
-PCI_TRAIT = 'COMPUTE_MANAGED_PCI_DEVICE'
 INCOMPLETE_MARK = '[vfioclient: incomplete] '
-PAGE = 1000
 
 CREATED = 'created'
 EXISTS = 'exists'
@@ -137,11 +135,6 @@ def vgpu_type_names(type_name):
     """``(resource_class, alias)`` for a vGPU type name, the way the plan's
     default templates name it (``NVIDIA A40-2Q`` ->
     ``CUSTOM_NVIDIA_A40_2Q``, ``nvidia-a40-2q``)."""
-    try:
-        from vfioclient.rules import plan as plan_rules
-    except ImportError:  # pragma: no cover - the plan engine is optional
-        rc = flavor_request.vgpu_type_resource_class(type_name)
-        return rc, flavor_request.default_alias_name(rc)
     try:
         return (plan_rules.render_resource_class(
                     plan_rules.DEFAULT_RESOURCE_CLASS_TEMPLATE, type_name),
@@ -262,77 +255,79 @@ class InventoryView:
     device_ids: dict = dataclasses.field(default_factory=dict)
 
 
-def list_flavors(compute, version):
+def flavors_by_name(compute):
     """All flavors (public and private) by name."""
-    found = {}
-    marker = None
-    while True:
-        params = {'is_public': 'None', 'limit': PAGE}
-        if marker:
-            params['marker'] = marker
-        body = compute.get('/flavors/detail', version, params=params) or {}
-        page = body.get('flavors') or []
-        for flavor in page:
-            found[flavor['name']] = flavor
-        if len(page) < PAGE:
-            return found
-        marker = page[-1]['id']
+    return {f['name']: f for f in compute_api.list_flavors(compute)}
 
 
-def read_inventory(placement, version, resource_classes):
+def read_inventory(placement, resource_classes):
     """:class:`InventoryView` for the classes (two list calls per class)."""
     view = InventoryView()
+    pci_trait = os_traits.COMPUTE_MANAGED_PCI_DEVICE
     for rc in sorted(set(resource_classes)):
         if names.resource_class_problem(rc):
             continue
+        resources = '%s:1' % rc
         try:
-            pci = placement.get('/resource_providers', version, params={
-                'resources': '%s:1' % rc, 'required': PCI_TRAIT})
-            other = placement.get('/resource_providers', version, params={
-                'resources': '%s:1' % rc, 'required': '!' + PCI_TRAIT})
+            pci = placement_api.list_resource_providers_with_trait(
+                placement, pci_trait, resources=resources)
+            other = placement_api.list_resource_providers_without_trait(
+                placement, pci_trait, resources=resources)
         except client.ApiError as e:
             if e.status == 400:   # unknown class: nothing provides it
                 continue
             raise
-        view.pci[rc] = sorted(p['name'] for p in
-                              (pci or {}).get('resource_providers', []))
-        view.legacy[rc] = sorted(p['name'] for p in
-                                 (other or {}).get('resource_providers', []))
+        view.pci[rc] = sorted(p['name'] for p in pci)
+        view.legacy[rc] = sorted(p['name'] for p in other)
     return view
 
 
-def check_drift(compute, version, specs):
-    """Plan flavors whose source flavor is gone or renamed (DriftError)."""
+def _gone_providers(placement, provider_names):
+    have = {p.get('name')
+            for p in placement_api.list_resource_providers(placement)}
+    return [n for n in provider_names if n not in have]
+
+
+def check_drift(cloud, specs, provider_names=()):
+    """Stop before any write when a plan no longer matches the cloud.
+
+    Checks the source flavors of ``specs`` (gone, or renamed) in Nova and
+    that the Placement providers named ``provider_names`` (those a plan
+    was made from, :func:`vfioclient.apply.planfile.plan_provider_names`)
+    still exist.  Raises :class:`DriftError` naming what changed.
+    """
     problems = []
+    flavor_problems = []
     for spec in specs:
         if not spec.source_flavor_id:
             continue
-        path = '/flavors/%s' % spec.source_flavor_id
-        body = compute.get(path, version, expected=(404,))
-        flavor = (body or {}).get('flavor')
+        flavor = compute_api.get_flavor(cloud.compute, spec.source_flavor_id)
         if not flavor:
-            problems.append('source flavor %s (%s) of %s no longer exists'
-                            % (spec.source_flavor, spec.source_flavor_id,
-                               spec.name))
+            flavor_problems.append(
+                'source flavor %s (%s) of %s no longer exists'
+                % (spec.source_flavor, spec.source_flavor_id, spec.name))
         elif spec.source_flavor and flavor.get('name') != spec.source_flavor:
-            problems.append('source flavor %s of %s was renamed to %s'
-                            % (spec.source_flavor_id, spec.name,
-                               flavor.get('name')))
+            flavor_problems.append('source flavor %s of %s was renamed to %s'
+                                   % (spec.source_flavor_id, spec.name,
+                                      flavor.get('name')))
+    if flavor_problems:
+        problems.append('the plan no longer matches the cloud: %s; '
+                        'nothing was written: make the plan again '
+                        '("openstack vfio plan")' % '; '.join(flavor_problems))
+    gone = _gone_providers(cloud.placement, provider_names) \
+        if provider_names else []
+    if gone:
+        problems.append(
+            'the plan no longer matches the cloud: %d provider(s) it '
+            'was made from are gone from Placement (%s); nothing was '
+            'written: make the plan again ("openstack vfio plan")'
+            % (len(gone), ', '.join(gone[:5])
+               + (', ...' if len(gone) > 5 else '')))
     if problems:
-        raise DriftError('the plan no longer matches the cloud: %s; '
-                         'nothing was written: make the plan again '
-                         '("openstack vfio plan")' % '; '.join(problems))
+        raise DriftError('; '.join(problems))
 
 
 # -- conflicts before any write ----------------------------------------------
-
-def _default_class_ids(rc):
-    """``CUSTOM_PCI_10DE_2235`` -> ``('10de', '2235')`` (Nova's default)."""
-    parts = rc.split('_')
-    if len(parts) == 4 and rc.startswith('CUSTOM_PCI_'):
-        return parts[2].lower(), parts[3].lower()
-    return None
-
 
 def preflight(specs, view, known_aliases=None):
     """``{name: (errors, warnings)}`` for each spec, from reads only.
@@ -367,7 +362,7 @@ def preflight(specs, view, known_aliases=None):
             wanted = (spec.vendor_id, spec.product_id)
             if spec.vendor_id and spec.product_id:
                 others = set()
-                implied = _default_class_ids(rc)
+                implied = names.default_resource_class_ids(rc)
                 if implied and implied != wanted:
                     others.add('%s:%s' % implied)
                 for rp in pci:
@@ -437,10 +432,9 @@ class Writer:
     failure or a crash in the middle.
     """
 
-    def __init__(self, compute, version, dry_run=False,
-                 update_extra_specs=False, hook=None):
+    def __init__(self, compute, dry_run=False, update_extra_specs=False,
+                 hook=None):
         self.compute = compute
-        self.version = version
         self.dry_run = dry_run
         self.update_extra_specs = update_extra_specs
         self.hook = hook or (lambda step, spec: None)
@@ -459,8 +453,8 @@ class Writer:
             return _result(spec, WOULD_CREATE)
         self.hook('create', spec)
         try:
-            body = self.compute.post('/flavors', self.version, spec.body(
-                INCOMPLETE_MARK + (spec.description or '')))
+            flavor = compute_api.create_flavor(self.compute, spec.body(
+                INCOMPLETE_MARK + (spec.description or ''))['flavor'])
         except client.ApiError as e:
             if e.status != 409:
                 raise
@@ -469,7 +463,6 @@ class Writer:
             if flavor is None:
                 raise
             return self._existing(spec, flavor)
-        flavor = body['flavor']
         return self._finish(spec, flavor, resumed=False)
 
     def _finish(self, spec, flavor, resumed):
@@ -477,23 +470,21 @@ class Writer:
         fid = flavor['id']
         try:
             self.hook('extra_specs', spec)
-            self.compute.post('/flavors/%s/os-extra_specs' % fid,
-                              self.version,
-                              {'extra_specs': dict(spec.extra_specs)})
+            compute_api.set_flavor_extra_specs(self.compute, fid,
+                                               spec.extra_specs)
         except client.ApiError as e:
             return self._undo(spec, fid, e)
         self.hook('access', spec)
         self._grant(spec, fid)
         self.hook('finish', spec)
-        self.compute.put('/flavors/%s' % fid, self.version,
-                         {'flavor': {'description': spec.description}})
+        compute_api.set_flavor_description(self.compute, fid,
+                                           spec.description)
         return _result(spec, CREATED, fid,
                        'resumed an interrupted create' if resumed else '')
 
     def _undo(self, spec, fid, error):
         try:
-            self.compute.delete('/flavors/%s' % fid, self.version,
-                                expected=(404,))
+            compute_api.delete_flavor(self.compute, fid)
         except client.ApiError as e:
             return _result(spec, FAILED, fid,
                            '%s; the half-made flavor %s could not be deleted'
@@ -506,22 +497,16 @@ class Writer:
     def _grant(self, spec, fid):
         if spec.is_public or not spec.projects:
             return
-        body = self.compute.get(
-            '/flavors/%s/os-flavor-access' % fid, self.version) or {}
-        have = {a.get('tenant_id') for a in body.get('flavor_access', [])}
+        have = set(compute_api.list_flavor_access(self.compute, fid))
         for project in spec.projects:
             if project in have:
                 continue
-            self.compute.post('/flavors/%s/action' % fid, self.version,
-                              {'addTenantAccess': {'tenant': project}},
-                              expected=(409,))
+            compute_api.add_flavor_access(self.compute, fid, project)
 
     def _missing_access(self, spec, fid):
         if spec.is_public or not spec.projects:
             return []
-        body = self.compute.get('/flavors/%s/os-flavor-access' % fid,
-                                self.version) or {}
-        have = {a.get('tenant_id') for a in body.get('flavor_access', [])}
+        have = set(compute_api.list_flavor_access(self.compute, fid))
         return [p for p in spec.projects if p not in have]
 
     def _existing(self, spec, flavor):
@@ -546,14 +531,11 @@ class Writer:
             if self.dry_run:
                 return _result(spec, WOULD_UPDATE, fid, '; '.join(extra))
             self.hook('extra_specs', spec)
-            self.compute.post('/flavors/%s/os-extra_specs' % fid,
-                              self.version,
-                              {'extra_specs': dict(spec.extra_specs)})
+            compute_api.set_flavor_extra_specs(self.compute, fid,
+                                               spec.extra_specs)
             for key in sorted(set(flavor.get('extra_specs') or {})
                               - set(spec.extra_specs)):
-                self.compute.delete('/flavors/%s/os-extra_specs/%s'
-                                    % (fid, key), self.version,
-                                    expected=(404,))
+                compute_api.delete_flavor_extra_spec(self.compute, fid, key)
             return _result(spec, UPDATED, fid, '; '.join(extra))
         missing = self._missing_access(spec, fid)
         if missing:
@@ -567,7 +549,7 @@ class Writer:
         return _result(spec, EXISTS, fid)
 
     def _read_by_name(self, name):
-        return list_flavors(self.compute, self.version).get(name)
+        return flavors_by_name(self.compute).get(name)
 
 
 def apply(cloud, specs, dry_run=False, update_extra_specs=False,
@@ -584,18 +566,16 @@ def apply(cloud, specs, dry_run=False, update_extra_specs=False,
         if spec.name in seen:
             raise SpecError('flavor %s is listed twice' % spec.name)
         seen.add(spec.name)
-    cmv = cloud.compute.negotiate(COMPUTE_MIN, COMPUTE_WANTED)
-    pmv = cloud.placement.negotiate(PLACEMENT_MIN)
     if check_plan_drift:
-        check_drift(cloud.compute, cmv, specs)
-    existing = list_flavors(cloud.compute, cmv)
-    view = read_inventory(cloud.placement, pmv,
+        check_drift(cloud, specs)
+    existing = flavors_by_name(cloud.compute)
+    view = read_inventory(cloud.placement,
                           [s.resource_class for s in specs
                            if s.resource_class])
     if device_ids:
         view.device_ids.update(device_ids)
     report = preflight(specs, view, known_aliases)
-    writer = Writer(cloud.compute, cmv, dry_run=dry_run,
+    writer = Writer(cloud.compute, dry_run=dry_run,
                     update_extra_specs=update_extra_specs, hook=hook)
     results = []
     for spec in specs:

@@ -3,8 +3,12 @@
 The document and its checks belong to :mod:`vfioclient.model.plan`
 (``Plan.from_json`` / ``PlanError``: truncated, wrong version, hand-edited
 and inconsistent documents are refused there); this module only turns its
-errors into command errors that name the file, and builds test documents.
+errors into command errors that name the file, names the providers a plan
+was made from (for :func:`vfioclient.apply.flavors.check_drift`), and
+builds test documents.
 """
+
+import json
 
 from osc_lib import exceptions
 
@@ -46,42 +50,6 @@ def plan_provider_names(plan):
     return sorted(names)
 
 
-def check_drift(cloud, plan):
-    """Stop before any write when the plan no longer matches the cloud.
-
-    Checks the plan's source flavors (gone, or renamed) in Nova and the
-    providers it was made from in Placement (gone).  Raises
-    :class:`vfioclient.apply.flavors.DriftError` naming what changed.
-    """
-    from vfioclient.apply import flavors as apply_flavors
-
-    problems = []
-    specs = [s for s in apply_flavors.specs_from_plan(plan)
-             if s.source_flavor_id]
-    if specs:
-        cmv = cloud.compute.negotiate(apply_flavors.COMPUTE_MIN,
-                                      apply_flavors.COMPUTE_WANTED)
-        try:
-            apply_flavors.check_drift(cloud.compute, cmv, specs)
-        except apply_flavors.DriftError as e:
-            problems.append(str(e))
-    names = plan_provider_names(plan)
-    if names:
-        pmv = cloud.placement.negotiate('1.14')
-        body = cloud.placement.get('/resource_providers', pmv) or {}
-        have = {p.get('name') for p in body.get('resource_providers', [])}
-        gone = [n for n in names if n not in have]
-        if gone:
-            problems.append(
-                'the plan no longer matches the cloud: %d provider(s) it '
-                'was made from are gone from Placement (%s); nothing was '
-                'written: make the plan again ("openstack vfio plan")'
-                % (len(gone), ', '.join(gone[:5])
-                   + (', ...' if len(gone) > 5 else '')))
-    if problems:
-        raise apply_flavors.DriftError('; '.join(problems))
-
-
 def minimal_document(resource_classes=(), aliases=(), flavors=(),
                      capacity=()):
     """A valid plan dict with only what apply/verify read (for tests and
@@ -93,7 +61,6 @@ def minimal_document(resource_classes=(), aliases=(), flavors=(),
                'product_id': None}
         doc.update(a)
         if 'line' not in doc:
-            import json
             line = {'device_type': doc['device_type'], 'name': doc['name'],
                     'resource_class': doc['resource_class']}
             doc['line'] = json.dumps(line, sort_keys=True)

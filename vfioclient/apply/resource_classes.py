@@ -12,12 +12,11 @@ import dataclasses
 import logging
 
 from vfioclient.apply import report
-from vfioclient import client
+from vfioclient.cloud import client
+from vfioclient.cloud import placement as placement_api
 from vfioclient.nova import names
 
 LOG = logging.getLogger(__name__)
-
-PLACEMENT_MIN = '1.7'
 
 CREATED = 'created'
 EXISTS = 'exists'
@@ -90,39 +89,36 @@ def check_names(requested_names):
     return items
 
 
-def exists(placement, version, name):
+def exists(placement, name):
     """Is the resource class there?  (``GET``, 404 means no.)"""
-    body = placement.get('/resource_classes/%s' % name, version,
-                         expected=(404,))
-    return isinstance(body, dict) and body.get('name') == name
+    return placement_api.get_resource_class(placement, name) is not None
 
 
-def create_one(placement, version, item, dry_run=False):
+def create_one(placement, item, dry_run=False):
     """Create (or check) one valid item; never raises for API errors.
 
     Reads first so that the row says ``exists`` or ``created`` truthfully;
     the ``PUT`` itself is idempotent, so a class created by someone else
     between the read and the write is harmless.
     """
-    path = '/resource_classes/%s' % item.name
     try:
-        if exists(placement, version, item.name):
+        if exists(placement, item.name):
             return Result(item.requested, item.name, EXISTS)
         if dry_run:
             return Result(item.requested, item.name, WOULD_CREATE)
         try:
-            placement.put(path, version, expected=(201, 204))
+            placement_api.create_resource_class(placement, item.name)
         except client.ApiError as e:
             if e.status != 409:
                 raise
             # A concurrent writer: read back rather than guess.
-            LOG.debug('PUT %s: 409, reading back', path)
-            if exists(placement, version, item.name):
+            LOG.debug('PUT resource class %s: 409, reading back', item.name)
+            if exists(placement, item.name):
                 return Result(item.requested, item.name, EXISTS,
                               'created concurrently by another client')
             # Not there: the PUT is idempotent, so one retry is safe.
             try:
-                placement.put(path, version, expected=(201, 204))
+                placement_api.create_resource_class(placement, item.name)
             except client.ApiError as again:
                 if again.status != 409:
                     raise
@@ -140,21 +136,18 @@ def create_one(placement, version, item, dry_run=False):
 def create_resource_classes(placement, requested_names, dry_run=False):
     """Check every name, then create the valid ones.
 
-    ``placement`` is a :class:`vfioclient.client.ServiceClient`.  Refused
+    ``placement`` is a :class:`vfioclient.cloud.client.ServiceClient`.  Refused
     names are reported before any write; one failure does not stop the
     others.  Returns a list of :class:`Result` in input order.
     """
     items = check_names(requested_names)
-    valid = [i for i in items if i.problem is None]
-    version = placement.negotiate(PLACEMENT_MIN) if valid else None
     results = []
     for item in items:
         if item.problem is not None:
             results.append(Result(item.requested, item.name, REFUSED,
                                   item.problem))
         else:
-            results.append(create_one(placement, version, item,
-                                      dry_run=dry_run))
+            results.append(create_one(placement, item, dry_run=dry_run))
     return results
 
 

@@ -23,26 +23,21 @@ import concurrent.futures
 import dataclasses
 import datetime
 
+import os_traits
+
+from vfioclient.cloud import client
+from vfioclient.cloud import compute as compute_api
+from vfioclient.cloud import placement as placement_api
 from vfioclient.model import cloud as model
 from vfioclient.nova import providers as nova_providers
 
-# Placement: 1.14 is the least that shows nested providers; we ask for up to
-# 1.39 (all fields we read exist from 1.18: ``required`` on provider lists).
-PLACEMENT_MIN = '1.18'
-PLACEMENT_WANTED = '1.39'
-# Nova: 2.47 embeds the flavor (with extra specs) in servers, 2.53 gives
-# service and hypervisor uuids, 2.61 gives flavor extra specs in lists.
-COMPUTE_MIN = '2.61'
-COMPUTE_WANTED = '2.61'
-
-PCI_PROVIDER_TRAIT = 'COMPUTE_MANAGED_PCI_DEVICE'
+PCI_PROVIDER_TRAIT = os_traits.COMPUTE_MANAGED_PCI_DEVICE
 # Standard traits that mean something for vGPU/PCI providers; custom traits
 # (CUSTOM_*) are always kept.  Other standard traits are not collected.
 RELEVANT_STANDARD_TRAITS = frozenset((
     PCI_PROVIDER_TRAIT, 'OWNER_NOVA', 'HW_PCI_LIVE_MIGRATABLE',
     'HW_PCI_ONE_TIME_USE',
 ))
-NOVA_PAGE = 1000
 
 
 def relevant_trait(trait):
@@ -121,7 +116,8 @@ def _now():
 
 
 class Collector:
-    """Collects a snapshot through a :class:`vfioclient.client.CloudClient`."""
+    """Collects a snapshot through a
+    :class:`vfioclient.cloud.client.CloudClient`."""
 
     def __init__(self, cloud, strategy='bulk', progress=None,
                  aggregates=False, reuse=None):
@@ -147,7 +143,11 @@ class Collector:
     def collect(self):
         placement = self.cloud.placement
         compute = self.cloud.compute
-        self.pmv = placement.negotiate(PLACEMENT_MIN, PLACEMENT_WANTED)
+        # The Placement microversion the snapshot records, checked before
+        # any read: that of the read with the highest minimum
+        # (``required=``).  Nova's is checked by :meth:`_nova`.
+        pmv = client.negotiated(
+            placement, placement_api.list_resource_providers_with_trait)
         if self.cloud.concurrency == 1:      # one request at a time
             placement_part = self._placement()
             nova_part = self._nova()
@@ -167,7 +167,7 @@ class Collector:
         services, hypervisors, flavors, servers = nova_part
         return model.build(
             collected_at=_now(),
-            microversions={'placement': self.pmv, 'compute': self.cmv},
+            microversions={'placement': pmv, 'compute': self.cmv},
             placement_max_version='%d.%d' % placement.max_version(),
             compute_max_version='%d.%d' % compute.max_version(),
             providers=providers, allocations=allocations,
@@ -179,12 +179,10 @@ class Collector:
     def _placement(self):
         placement = self.cloud.placement
         self.progress('Reading resource providers')
-        raw = placement.get('/resource_providers', self.pmv)
-        bare = [self._bare_provider(p) for p in raw['resource_providers']]
+        raw = placement_api.list_resource_providers(placement)
+        bare = [self._bare_provider(p) for p in raw]
         del raw                  # the largest document: free it early
-        resource_classes = [
-            rc['name'] for rc in placement.get('/resource_classes',
-                                               self.pmv)['resource_classes']]
+        resource_classes = placement_api.list_resource_classes(placement)
         if self.strategy == 'bulk':
             providers, allocations = self._bulk(bare, resource_classes)
         else:
@@ -195,7 +193,10 @@ class Collector:
 
     def _nova(self):
         self.progress('Reading Nova services, hypervisors, flavors, servers')
-        self.cmv = self.cloud.compute.negotiate(COMPUTE_MIN, COMPUTE_WANTED)
+        # that of the read with the highest minimum (extra specs in
+        # flavor lists)
+        self.cmv = client.negotiated(self.cloud.compute,
+                                     compute_api.list_flavors)
         # four independent lists (the paged ones follow their markers)
         return tuple(self.cloud.map(lambda read: read(), (
             self._services, self._hypervisors, self._flavors,
@@ -212,21 +213,21 @@ class Collector:
             root_uuid=raw.get('root_provider_uuid') or raw['uuid'])
 
     def _inventories(self, provider):
-        body = self.cloud.placement.get(
-            '/resource_providers/%s/inventories' % provider.uuid, self.pmv)
+        found = placement_api.get_inventories(self.cloud.placement,
+                                              provider.uuid)
         return {rc: model.Inventory(
             total=v['total'], reserved=v.get('reserved', 0),
             min_unit=v.get('min_unit', 1), max_unit=v.get('max_unit', 1),
             step_size=v.get('step_size', 1),
             allocation_ratio=float(v.get('allocation_ratio', 1.0)))
-            for rc, v in body['inventories'].items()}
+            for rc, v in found.items()}
 
     def _allocations(self, provider):
-        body = self.cloud.placement.get(
-            '/resource_providers/%s/allocations' % provider.uuid, self.pmv)
+        found = placement_api.get_provider_allocations(self.cloud.placement,
+                                                       provider.uuid)
         return [model.Allocation(consumer, provider.uuid,
                                  dict(value['resources']))
-                for consumer, value in body['allocations'].items()]
+                for consumer, value in found.items()]
 
     def _with_aggregates(self, providers):
         """Fill ``aggregates`` of the providers that matter and of their
@@ -237,9 +238,8 @@ class Collector:
                 wanted.update((p.uuid, p.root_uuid))
         targets = [p for p in providers if p.uuid in wanted]
         found = self.cloud.map(
-            lambda p: self.cloud.placement.get(
-                '/resource_providers/%s/aggregates' % p.uuid,
-                self.pmv)['aggregates'],
+            lambda p: placement_api.get_aggregates(self.cloud.placement,
+                                                   p.uuid),
             targets, progress=self._progress_fn('Aggregates'))
         by_uuid = {p.uuid: tuple(sorted(a)) for p, a in zip(targets, found)}
         return [dataclasses.replace(p, aggregates=by_uuid[p.uuid])
@@ -283,16 +283,15 @@ class Collector:
         # Traits: one filtered list per relevant trait in use, not one read
         # per provider.
         self.progress('Reading traits')
-        associated = placement.get(
-            '/traits', self.pmv, params={'associated': 'true'})['traits']
+        associated = placement_api.list_associated_traits(placement)
         wanted_traits = sorted(t for t in associated if relevant_trait(t))
         holders = self.cloud.map(
-            lambda t: placement.get('/resource_providers', self.pmv,
-                                    params={'required': t}),
+            lambda t: placement_api.list_resource_providers_with_trait(
+                placement, t),
             wanted_traits)
         traits = {}
-        for trait, body in zip(wanted_traits, holders):
-            for rp in body['resource_providers']:
+        for trait, found in zip(wanted_traits, holders):
+            for rp in found:
                 traits.setdefault(rp['uuid'], set()).add(trait)
 
         # Inventories of child providers only: roots are compute nodes.
@@ -335,17 +334,15 @@ class Collector:
                     unknown.add(p.uuid)
         keys = sorted(groups)
         free_lists = self.cloud.map(
-            lambda key: placement.get(
-                '/resource_providers', self.pmv,
-                params={'resources': '%s:%d' % key}),
+            lambda key: placement_api.list_resource_providers(
+                placement, resources='%s:%d' % key),
             keys)
         # Keyed by (class, total): a provider with total 16 and 1 used is in
         # the answer for "VGPU:1" (asked for the total-1 providers), so a
         # union per class would wrongly call it free.
         free_by_key = {}
-        for key, body in zip(keys, free_lists):
-            free_by_key[key] = {rp['uuid']
-                                for rp in body['resource_providers']}
+        for key, found in zip(keys, free_lists):
+            free_by_key[key] = {rp['uuid'] for rp in found}
         to_read = []
         for p in relevant:
             inv = inventories[p.uuid]
@@ -364,12 +361,10 @@ class Collector:
 
         def read_all(p):
             inv = self._inventories(p)
-            usages = placement.get(
-                '/resource_providers/%s/usages' % p.uuid, self.pmv)
-            traits = placement.get(
-                '/resource_providers/%s/traits' % p.uuid, self.pmv)
+            usages = placement_api.get_usages(placement, p.uuid)
+            traits = placement_api.get_provider_traits(placement, p.uuid)
             allocs = self._allocations(p)
-            return inv, set(traits['traits']), allocs, usages['usages']
+            return inv, set(traits), allocs, usages
 
         results = self.cloud.map(read_all, bare,
                                  progress=self._progress_fn('Providers'))
@@ -385,42 +380,25 @@ class Collector:
 
     # -- Nova -----------------------------------------------------------------
 
-    def _paged(self, path, key, convert, params=None):
-        """All items of a Nova list, following ``limit``/``marker``, each
-        passed through ``convert`` a page at a time (so that only one page
-        of raw JSON is held at once)."""
-        items = []
-        marker = None
-        while True:
-            query = dict(params or {}, limit=NOVA_PAGE)
-            if marker:
-                query['marker'] = marker
-            body = self.cloud.compute.get(path, self.cmv, params=query)
-            page = body.get(key, [])
-            items.extend(convert(item) for item in page)
-            if len(page) < NOVA_PAGE or not body.get('%s_links' % key):
-                return items
-            marker = page[-1]['id']
-
     def _services(self):
-        body = self.cloud.compute.get('/os-services', self.cmv,
-                                      params={'binary': 'nova-compute'})
         return [model.ComputeService(
             id=str(s['id']), host=s['host'], binary=s['binary'],
             status=s['status'], state=s['state'], zone=s.get('zone') or '')
-            for s in body['services']]
+            for s in compute_api.list_compute_services(self.cloud.compute)]
 
+    # The lists are converted an item at a time as their pages come (only
+    # one page of raw JSON is held at once).
     def _hypervisors(self):
-        return self._paged('/os-hypervisors/detail', 'hypervisors',
-                           _hypervisor)
+        return [_hypervisor(h)
+                for h in compute_api.list_hypervisors(self.cloud.compute)]
 
     def _flavors(self):
-        return self._paged('/flavors/detail', 'flavors', _flavor,
-                           params={'is_public': 'None'})
+        return [_flavor(f)
+                for f in compute_api.list_flavors(self.cloud.compute)]
 
     def _servers(self):
-        return self._paged('/servers/detail', 'servers', _server,
-                           params={'all_tenants': '1'})
+        return [_server(s)
+                for s in compute_api.list_servers(self.cloud.compute)]
 
 
 # -- Nova's JSON to the model (one item at a time) ----------------------------

@@ -96,3 +96,17 @@ def suggest_custom_name(name):
         CUSTOM_PREFIX) else name
     suggestion = os_resource_classes.normalize_name(body)
     return suggestion[:PLACEMENT_NAME_MAX_LENGTH]
+
+
+def default_resource_class_ids(name):
+    """``(vendor_id, product_id)`` named by a ``CUSTOM_PCI_<V>_<P>`` class.
+
+    The inverse of :func:`get_resource_class` without a requested name
+    (Nova's default for a device_spec without ``resource_class``):
+    ``CUSTOM_PCI_10DE_2235`` -> ``('10de', '2235')``; None for any other
+    name.
+    """
+    parts = name.split('_')
+    if len(parts) == 4 and name.startswith('CUSTOM_PCI_'):
+        return parts[2].lower(), parts[3].lower()
+    return None

@@ -277,3 +277,51 @@ def target_from_nova(flavor, expected=None):
                   ephemeral=int(flavor.get('OS-FLV-EXT-DATA:ephemeral')
                                 or 0),
                   swap=int(swap) if swap != '' else 0, expected=expected)
+
+
+def targets_from_nova_flavors(names, flavors):
+    """``(targets, rows, findings)`` for the flavors ``names`` asks for.
+
+    ``flavors`` maps Nova flavor names to their bodies (microversion >=
+    2.61); a name that is not there gets a failed row and an
+    :data:`UNTRANSLATABLE` finding instead of a target.
+    """
+    targets, rows, found = [], [], []
+    for name in names:
+        flavor = flavors.get(name)
+        if flavor is None:
+            finding = findings.make(UNTRANSLATABLE.code, name,
+                                    'flavor %s does not exist in Nova' % name)
+            found.append(finding)
+            rows.append(failed_row(Target(name, 0, 0, 0, {}), finding))
+            continue
+        targets.append(target_from_nova(flavor))
+    return targets, rows, found
+
+
+def translate_all(targets, aliases, include_flavor_resources=True):
+    """``[(target, request or None, finding or None)]`` in target order:
+    the Placement request of each target, or why it has none."""
+    return [(target, *translate(target, aliases, include_flavor_resources))
+            for target in targets]
+
+
+def verdicts(translated, answers, limit=DEFAULT_LIMIT,
+             max_allocation_candidates=None):
+    """``(rows, findings)`` in target order.
+
+    ``translated`` is :func:`translate_all`'s list and ``answers`` holds,
+    at the same positions, Placement's ``GET /allocation_candidates`` body
+    for each target that has a request (None for the others).
+    """
+    rows, found = [], []
+    for (target, request, problem), body in zip(translated, answers):
+        if problem is not None:
+            found.append(problem)
+            rows.append(failed_row(target, problem))
+            continue
+        row, more = analyse(target, request, body, limit=limit,
+                            max_allocation_candidates=max_allocation_candidates)
+        rows.append(row)
+        found.extend(more)
+    return rows, found

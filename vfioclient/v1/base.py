@@ -11,7 +11,7 @@ import sys
 from osc_lib.command import command
 from osc_lib import exceptions
 
-from vfioclient import client
+from vfioclient.cloud import client
 from vfioclient.rules import findings as findings_mod
 
 
@@ -133,7 +133,7 @@ def add_cloud_arguments(parser):
 
 
 def connect(app, parsed_args=None):
-    """A :class:`vfioclient.client.CloudClient` for the selected cloud.
+    """A :class:`vfioclient.cloud.client.CloudClient` for the selected cloud.
 
     Commands that can also work offline (``--from-snapshot``, ``--from-plan``)
     declare ``auth_required = False``, so osc-lib skipped credential checks;

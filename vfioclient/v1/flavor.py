@@ -147,7 +147,8 @@ class CreateFlavor(resource_class.ApplyLister):
             if from_plan:
                 # Providers gone as well as source flavors (the apply
                 # below checks source flavors again, which is cheap).
-                planfile.check_drift(cloud, self._plan)
+                apply_flavors.check_drift(
+                    cloud, specs, planfile.plan_provider_names(self._plan))
             results = apply_flavors.apply(
                 cloud, specs, dry_run=parsed_args.dry_run,
                 update_extra_specs=parsed_args.update_extra_specs,

@@ -70,7 +70,9 @@ class CreateResourceClass(ApplyLister):
             cloud = base.connect(self.app, parsed_args)
             if plan is not None:
                 try:
-                    planfile.check_drift(cloud, plan)
+                    apply_flavors.check_drift(
+                        cloud, apply_flavors.specs_from_plan(plan),
+                        planfile.plan_provider_names(plan))
                 except apply_flavors.DriftError as e:
                     raise exceptions.CommandError(str(e))
             results = apply_rc.create_resource_classes(

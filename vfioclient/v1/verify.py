@@ -5,37 +5,14 @@ import logging
 from osc_lib import exceptions
 
 from vfioclient.apply import planfile
-from vfioclient import client
+from vfioclient.cloud import compute as compute_api
+from vfioclient.cloud import placement as placement_api
 from vfioclient.nova import errors as nova_errors
 from vfioclient.nova import flavor_request
-from vfioclient.rules import findings as findings_mod
 from vfioclient.rules import verify as verify_rules
 from vfioclient.v1 import base
 
 LOG = logging.getLogger(__name__)
-
-# 1.33: string group suffixes; 1.35: root_required (the disabled-compute
-# filter Nova applies); 1.36 is what Nova's scheduler itself uses.
-PLACEMENT_MIN = '1.33'
-PLACEMENT_WANTED = '1.36'
-COMPUTE_MIN = '2.61'  # extra specs in the flavor body
-
-
-def find_nova_flavor(compute, version, name):
-    """The flavor named ``name`` (public or private), or None."""
-    marker = None
-    while True:
-        params = {'is_public': 'None', 'limit': 1000}
-        if marker:
-            params['marker'] = marker
-        body = compute.get('/flavors/detail', version, params=params) or {}
-        page = body.get('flavors') or []
-        for flavor in page:
-            if flavor.get('name') == name:
-                return flavor
-        if len(page) < 1000:
-            return None
-        marker = page[-1]['id']
 
 
 class Verify(base.FindingsLister):
@@ -105,41 +82,26 @@ class Verify(base.FindingsLister):
                 raise exceptions.CommandError('--alias: %s' % e)
             targets = None
         cloud = base.connect(self.app, parsed_args)
-        found = []
-        rows = []
+        rows, found = [], []
         if targets is None:
-            targets = []
-            cmv = cloud.compute.negotiate(COMPUTE_MIN)
-            for name in parsed_args.flavor:
-                flavor = find_nova_flavor(cloud.compute, cmv, name)
-                if flavor is None:
-                    target = verify_rules.Target(name, 0, 0, 0, {})
-                    finding = findings_mod.make(
-                        verify_rules.UNTRANSLATABLE.code, name,
-                        'flavor %s does not exist in Nova' % name)
-                    found.append(finding)
-                    rows.append(verify_rules.failed_row(target, finding))
-                    continue
-                targets.append(verify_rules.target_from_nova(flavor))
-        pmv = cloud.placement.negotiate(PLACEMENT_MIN, PLACEMENT_WANTED)
-        version = client.parse_version(pmv)
-        for target in targets:
-            request, problem = verify_rules.translate(
-                target, aliases,
-                include_flavor_resources=not parsed_args.devices_only)
-            if problem is not None:
-                found.append(problem)
-                rows.append(verify_rules.failed_row(target, problem))
-                continue
-            body = cloud.placement.get(
-                '/allocation_candidates', pmv,
-                params=request.query(version, limit=parsed_args.limit))
-            row, more = verify_rules.analyse(
-                target, request, body, limit=parsed_args.limit,
-                max_allocation_candidates=(
-                    parsed_args.max_allocation_candidates))
-            rows.append(row)
-            found.extend(more)
+            wanted = set(parsed_args.flavor)
+            targets, rows, found = verify_rules.targets_from_nova_flavors(
+                parsed_args.flavor,
+                {f['name']: f for f in compute_api.list_flavors(cloud.compute)
+                 if f.get('name') in wanted})
+        translated = verify_rules.translate_all(
+            targets, aliases,
+            include_flavor_resources=not parsed_args.devices_only)
+        answers = [
+            placement_api.list_allocation_candidates(
+                cloud.placement, request.query, parsed_args.limit)
+            if request is not None else None
+            for _target, request, _problem in translated]
+        more_rows, more_found = verify_rules.verdicts(
+            translated, answers, limit=parsed_args.limit,
+            max_allocation_candidates=parsed_args.max_allocation_candidates)
+        rows.extend(more_rows)
+        found.extend(more_found)
         self._rows = rows
         return found
 

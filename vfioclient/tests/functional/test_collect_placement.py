@@ -3,7 +3,7 @@ and the bulk one reads far less."""
 
 from keystoneauth1 import adapter
 
-from vfioclient import client
+from vfioclient.cloud import client
 from vfioclient.collect import cloud as collect_cloud
 from vfioclient.nova import providers as nova_providers
 from vfioclient.tests.functional import base
@@ -63,8 +63,6 @@ class TestCollectorStrategies(base.PlacementTestCase):
         # The in-process SQLite Placement takes one request at a time.
         cloud = client.CloudClient(placement, None, concurrency=1)
         collector = collect_cloud.Collector(cloud, strategy=strategy)
-        collector.pmv = placement.negotiate(collect_cloud.PLACEMENT_MIN,
-                                            collect_cloud.PLACEMENT_WANTED)
         return collector, stats
 
     def _placement_part(self, strategy):

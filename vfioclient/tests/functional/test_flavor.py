@@ -51,7 +51,7 @@ class TestFlavorCreate(sandbox.SandboxTestCase):
 
     def cloud(self):
         import openstack
-        from vfioclient import client
+        from vfioclient.cloud import client
         os.environ['OS_CLIENT_CONFIG_FILE'] = self.layout.clouds_yaml
         conn = openstack.connect(cloud=config.CLOUD_NAME)
         return client.CloudClient(

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import uuid
 
-from vfioclient import client
+from vfioclient.cloud import client
 from vfioclient.tests.functional import base
 
 EXPECTED_COMMANDS = (

@@ -6,7 +6,7 @@ import uuid
 import testtools
 
 from vfioclient.apply import flavors
-from vfioclient import client
+from vfioclient.cloud import client
 
 
 class Crash(BaseException):

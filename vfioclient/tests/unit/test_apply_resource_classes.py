@@ -3,7 +3,7 @@
 import testtools
 
 from vfioclient.apply import resource_classes as rcs
-from vfioclient import client
+from vfioclient.cloud import client
 
 
 class FakePlacement:

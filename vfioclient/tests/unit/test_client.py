@@ -1,12 +1,20 @@
 """Unit tests of the client layer: error mapping, negotiation, retries."""
 
 import json
+import socketserver
+import threading
+import time
+import types
+from wsgiref import simple_server
 
-from keystoneauth1 import exceptions as ksa_exc
+import fixtures
+from keystoneauth1 import adapter
+from keystoneauth1 import session as ks_session
 import requests
 import testtools
 
-from vfioclient import client
+from vfioclient.cloud import client
+from vfioclient.tests import faults
 
 
 def make_response(status, body=None, text=None, reason=None):
@@ -142,47 +150,128 @@ class TestNegotiation(testtools.TestCase):
                       str(err))
 
 
+class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(simple_server.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class LoopbackService(fixtures.Fixture):
+    """A JSON service on 127.0.0.1 behind :class:`faults.FaultMiddleware`,
+    reached through a real keystoneauth Session and Adapter."""
+
+    def _setUp(self):
+        def app(environ, start_response):
+            start_response('200 OK', [('Content-Type', 'application/json')])
+            return [b'{"ok": true}']
+        self.faults = faults.FaultMiddleware(app)
+        server = simple_server.make_server(
+            '127.0.0.1', 0, self.faults, server_class=_Server,
+            handler_class=_QuietHandler)
+        thread = threading.Thread(target=server.serve_forever,
+                                  kwargs={'poll_interval': 0.05},
+                                  daemon=True)
+        thread.start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        endpoint = 'http://127.0.0.1:%d' % server.server_port
+        self.adapter = adapter.Adapter(
+            ks_session.Session(), service_type='placement',
+            endpoint_override=endpoint)
+
+
 class TestRetry(testtools.TestCase):
+    """Retries are keystoneauth's; observed over real HTTP."""
 
     def setUp(self):
         super().setUp()
+        self.service = self.useFixture(LoopbackService())
+        # keystoneauth waits with time.sleep in its session module: record
+        # the delays instead of waiting them.
         self.sleeps = []
+        fake_time = types.SimpleNamespace(**vars(time))
+        fake_time.sleep = self.sleeps.append
+        self.useFixture(fixtures.MonkeyPatch('keystoneauth1.session.time',
+                                             fake_time))
 
-    def _client(self, *outcomes, retries=3):
-        self.adapter = FakeAdapter(*outcomes)
-        return client.ServiceClient('placement', self.adapter,
-                                    retries=retries,
-                                    sleep=self.sleeps.append)
+    def _client(self, retries=3, timeout=None):
+        return client.ServiceClient('placement', self.service.adapter,
+                                    retries=retries, timeout=timeout)
+
+    def _fault(self, **kwargs):
+        return self.service.faults.add(faults.Rule(path='^/x$', **kwargs))
 
     def test_get_retries_503_then_succeeds(self):
-        svc = self._client(make_response(503), make_response(503),
-                           make_response(200, {'ok': True}))
-        self.assertEqual({'ok': True}, svc.get('/x', '1.0'))
+        rule = self._fault(status=503, times=2)
+        self.assertEqual({'ok': True}, self._client().get('/x', '1.0'))
+        self.assertEqual(2, rule.hits)
         self.assertEqual([0.5, 1.0], self.sleeps)
 
-    def test_get_retries_connection_errors_with_capped_backoff(self):
-        outcomes = [ksa_exc.ConnectFailure('refused')] * 7
-        svc = self._client(*outcomes, retries=6)
-        err = self.assertRaises(client.ApiError, svc.get, '/x', '1.0')
-        self.assertIn('connection failed after 7 attempt(s)', str(err))
-        self.assertEqual([0.5, 1.0, 2.0, 4.0, 8.0, 8.0], self.sleeps)
+    def test_get_retries_502_and_504(self):
+        for status in (502, 504):
+            rule = self._fault(status=status, times=1)
+            self.assertEqual({'ok': True}, self._client().get('/x', '1.0'))
+            self.assertEqual(1, rule.hits)
 
     def test_gives_up_after_retries_with_last_status(self):
-        svc = self._client(*[make_response(503)] * 4)
-        err = self.assertRaises(client.ApiError, svc.get, '/x', '1.0')
+        rule = self._fault(status=503)
+        err = self.assertRaises(client.ApiError, self._client().get, '/x',
+                                '1.0')
         self.assertEqual(503, err.status)
-        self.assertEqual(4, len(self.adapter.calls))
+        self.assertEqual(4, rule.hits)       # 1 try + 3 retries
+        self.assertEqual([0.5, 1.0, 2.0], self.sleeps)
+
+    def test_timeout_is_retried_then_reported(self):
+        rule = self._fault(delay=0.5)
+        err = self.assertRaises(client.ApiError,
+                                self._client(retries=2, timeout=0.1).get,
+                                '/x', '1.0')
+        self.assertIsNone(err.status)
+        self.assertIn('Placement GET /x failed: connection failed after 3 '
+                      'attempt(s)', str(err))
+        self.assertIn('timed out', str(err))
+        self.assertEqual(3, rule.hits)
+        self.assertEqual([0.5, 1.0], self.sleeps)
 
     def test_writes_are_not_retried(self):
-        svc = self._client(make_response(503), make_response(201))
-        self.assertRaises(client.ApiError, svc.put, '/x', '1.7')
-        self.assertEqual(1, len(self.adapter.calls))
+        rule = self._fault(method='PUT', status=503)
+        err = self.assertRaises(client.ApiError, self._client().put, '/x',
+                                '1.7')
+        self.assertEqual(503, err.status)
+        self.assertEqual(1, rule.hits)
         self.assertEqual([], self.sleeps)
 
-    def test_4xx_is_not_retried(self):
-        svc = self._client(make_response(404, {'errors': [{'detail': 'x'}]}))
-        self.assertRaises(client.ApiError, svc.get, '/x', '1.0')
+    def test_write_timeout_is_not_retried(self):
+        rule = self._fault(method='POST', delay=0.5)
+        err = self.assertRaises(client.ApiError,
+                                self._client(timeout=0.1).post, '/x', '1.7',
+                                body={})
+        self.assertIn('connection failed after 1 attempt(s)', str(err))
+        self.assertEqual(1, rule.hits)
         self.assertEqual([], self.sleeps)
+
+    def test_4xx_and_500_are_not_retried(self):
+        for status in (404, 500):
+            rule = self._fault(status=status, times=1)
+            err = self.assertRaises(client.ApiError, self._client().get,
+                                    '/x', '1.0')
+            self.assertEqual(status, err.status)
+            self.assertEqual(1, rule.hits)
+        self.assertEqual([], self.sleeps)
+
+    def test_microversion_header_is_sent(self):
+        seen = []
+        app = self.service.faults.app
+
+        def record(environ, start_response):
+            seen.append(environ.get('HTTP_OPENSTACK_API_VERSION'))
+            return app(environ, start_response)
+        self.service.faults.app = record
+        self._client().get('/x', '1.36')
+        self.assertEqual(['placement 1.36'], seen)
 
 
 class TestStatsAndPool(testtools.TestCase):

@@ -114,3 +114,33 @@ class TestAnalyse(testtools.TestCase):
             'NVIDIA A40-2Q'))
         self.assertEqual('nvidia-a40-2q',
                          flavor_request.default_alias_name(RC))
+
+
+class TestVerdicts(testtools.TestCase):
+
+    def test_nova_flavors_missing_ones_fail(self):
+        nova = {'f': {'name': 'f', 'vcpus': 2, 'ram': 512, 'disk': 1,
+                      'swap': '', 'extra_specs': {
+                          'pci_passthrough:alias': 'a40:1'}}}
+        targets, rows, found = verify.targets_from_nova_flavors(
+            ['gone', 'f'], nova)
+        self.assertEqual(['f'], [t.name for t in targets])
+        self.assertEqual(0, targets[0].swap)
+        self.assertEqual(['gone'], [r.flavor for r in rows])
+        self.assertEqual(['VFIO-V104'], [f.code for f in found])
+        self.assertIn('flavor gone does not exist in Nova',
+                      found[0].message)
+
+    def test_rows_and_findings_in_target_order(self):
+        bad = verify.Target('bad', 1, 1, 0,
+                            {'pci_passthrough:alias': 'nope:1'})
+        translated = verify.translate_all([bad, target(expected=1)],
+                                          ALIASES)
+        self.assertEqual([None], [r for _, r, _ in translated[:1]])
+        self.assertIsNotNone(translated[1][1])
+        body = answer({'h1': {'p1': (8, 0)}})
+        rows, found = verify.verdicts(translated, [None, body])
+        self.assertEqual(['bad', 'f'], [r.flavor for r in rows])
+        self.assertEqual(['error', 'ok'], [r.status for r in rows])
+        self.assertEqual(['VFIO-V104'], [f.code for f in found])
+        self.assertEqual(8, rows[1].capacity)

@@ -1,4 +1,4 @@
-"""Every HTTP call vfioclient makes to Placement and Nova goes through here.
+"""The HTTP core: every call to Placement and Nova goes through here.
 
 What this module owns:
 
@@ -6,12 +6,18 @@ What this module owns:
   maximum, with errors that name the version needed;
 * turning HTTP errors into ``CommandError`` messages naming the service,
   method, path, status and the server's own explanation;
-* retries of idempotent GETs on connection errors and 502/503/504, with
-  capped exponential backoff;
+* retries of idempotent GETs on connection errors, timeouts and
+  502/503/504, done by keystoneauth (``connect_retries``,
+  ``status_code_retries``, ``retriable_status_codes``) with its capped
+  exponential delay; writes are never retried;
 * a bounded thread pool for concurrent reads (one keystoneauth session is
   shared by the threads: requests' connection pool is thread-safe, and
   ``test_client_concurrency`` checks responses never cross);
-* request accounting (count by endpoint), for ``--debug`` and benchmarks.
+* request accounting (count by endpoint, one per call: attempts that
+  keystoneauth retries are not seen here), for ``--debug`` and benchmarks;
+* :func:`microversion`, which the named reads and writes of
+  :mod:`vfioclient.cloud.placement` and :mod:`vfioclient.cloud.compute` use
+  to declare the microversion each needs.
 
 Tokens never reach a log line or a message: only method, path, query,
 microversion, status and timing are logged.
@@ -19,6 +25,7 @@ microversion, status and timing are logged.
 
 import collections
 import concurrent.futures
+import functools
 import logging
 import threading
 import time
@@ -33,8 +40,6 @@ DEFAULT_CONCURRENCY = 8
 DEFAULT_RETRIES = 3
 DEFAULT_TIMEOUT = 60.0
 RETRY_STATUSES = frozenset((502, 503, 504))
-BACKOFF_START = 0.5
-BACKOFF_CAP = 8.0
 
 PLACEMENT = 'placement'
 COMPUTE = 'compute'
@@ -82,6 +87,30 @@ def format_version(version):
     return '%d.%d' % version
 
 
+def microversion(minimum, wanted=None):
+    """Declare the microversion a named read or write needs and asks for.
+
+    The decorated ``func(service, version, ...)`` is called as
+    ``func(service, ...)``: ``version`` is ``min(wanted, server maximum)``
+    (:meth:`ServiceClient.negotiate`, the maximum is discovered once per
+    service), and a server older than ``minimum`` is refused with a
+    :class:`MicroversionError` naming both versions before any request.
+    """
+    def decorate(func):
+        @functools.wraps(func)
+        def call(service, *args, **kwargs):
+            version = service.negotiate(minimum, wanted)
+            return func(service, version, *args, **kwargs)
+        call.microversion = (minimum, wanted)
+        return call
+    return decorate
+
+
+def negotiated(service, func):
+    """The microversion the named read or write ``func`` sends."""
+    return service.negotiate(*func.microversion)
+
+
 def error_detail(response):
     """Best human text from an error body of Placement or Nova (or none).
 
@@ -120,13 +149,12 @@ class ServiceClient:
     """
 
     def __init__(self, service, adapter, retries=DEFAULT_RETRIES,
-                 sleep=time.sleep, stats=None, timeout=None):
+                 stats=None, timeout=None):
         self.service = service
         self.adapter = adapter
         self.retries = retries
         # Seconds to wait for a response (None: the session's default).
         self.timeout = timeout
-        self._sleep = sleep
         self._max_version = None
         self._lock = threading.Lock()
         self.stats = stats if stats is not None else RequestStats()
@@ -192,53 +220,48 @@ class ServiceClient:
         url = path
         if params:
             url = '%s?%s' % (path, urllib.parse.urlencode(params, doseq=True))
-        attempts = (self.retries + 1) if retry else 1
-        delay = BACKOFF_START
-        for attempt in range(1, attempts + 1):
-            start = time.monotonic()
-            kwargs = {'raise_exc': False}
-            if self.timeout:
-                kwargs['timeout'] = self.timeout
-            if microversion:
-                kwargs['microversion'] = microversion
-            if body is not None:
-                kwargs['json'] = body
-            try:
-                response = self.adapter.request(url, method, **kwargs)
-            except (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout,
-                    ksa_exc.RetriableConnectionFailure,
-                    ksa_exc.UnknownConnectionError) as e:
-                self.stats.record(self.service, method, path, None,
-                                  time.monotonic() - start)
-                if attempt < attempts:
-                    LOG.debug('%s %s %s: %s; retry %d/%d in %.1fs',
-                              self.service, method, url, e, attempt,
-                              attempts - 1, delay)
-                    self._sleep(delay)
-                    delay = min(delay * 2, BACKOFF_CAP)
-                    continue
-                raise ApiError(self.service, method, url, None,
-                               'connection failed after %d attempt(s): %s'
-                               % (attempt, e))
-            except ksa_exc.ClientException as e:
-                raise ApiError(self.service, method, url, None, str(e))
-            elapsed = time.monotonic() - start
-            status = response.status_code
-            self.stats.record(self.service, method, path, status, elapsed)
-            LOG.debug('%s %s %s microversion=%s -> %s in %.3fs',
-                      self.service, method, url, microversion or '-', status,
-                      elapsed)
-            if status in RETRY_STATUSES and attempt < attempts:
-                self._sleep(delay)
-                delay = min(delay * 2, BACKOFF_CAP)
-                continue
-            if expected is not None and status in expected:
-                return _json_or_none(response)
-            if status >= 400:
-                raise ApiError(self.service, method, url, status,
-                               error_detail(response))
+        kwargs = {'raise_exc': False}
+        if self.timeout:
+            kwargs['timeout'] = self.timeout
+        if microversion:
+            kwargs['microversion'] = microversion
+        if body is not None:
+            kwargs['json'] = body
+        # keystoneauth retries: connection failures and timeouts
+        # (connect_retries) and 502/503/504 (status_code_retries), waiting
+        # 0.5s, 1s, 2s, ... between attempts (its own capped exponential
+        # delay).  Only idempotent reads ask for them; writes pass 0
+        # explicitly so that a clouds.yaml ``connect_retries`` never
+        # repeats a POST whose first attempt may have reached the server.
+        retries = self.retries if retry else 0
+        kwargs['connect_retries'] = retries
+        kwargs['status_code_retries'] = retries
+        kwargs['retriable_status_codes'] = sorted(RETRY_STATUSES)
+        start = time.monotonic()
+        try:
+            response = self.adapter.request(url, method, **kwargs)
+        except (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout,
+                ksa_exc.RetriableConnectionFailure,
+                ksa_exc.UnknownConnectionError) as e:
+            self.stats.record(self.service, method, path, None,
+                              time.monotonic() - start)
+            raise ApiError(self.service, method, url, None,
+                           'connection failed after %d attempt(s): %s'
+                           % (retries + 1, e))
+        except ksa_exc.ClientException as e:
+            raise ApiError(self.service, method, url, None, str(e))
+        elapsed = time.monotonic() - start
+        status = response.status_code
+        self.stats.record(self.service, method, path, status, elapsed)
+        LOG.debug('%s %s %s microversion=%s -> %s in %.3fs',
+                  self.service, method, url, microversion or '-', status,
+                  elapsed)
+        if expected is not None and status in expected:
             return _json_or_none(response)
-        raise AssertionError('unreachable')  # pragma: no cover
+        if status >= 400:
+            raise ApiError(self.service, method, url, status,
+                           error_detail(response))
+        return _json_or_none(response)
 
 
 def _json_or_none(response):
