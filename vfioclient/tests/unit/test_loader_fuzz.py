@@ -48,6 +48,7 @@ from vfioclient.tests import reliability_log
 from vfioclient.tests.shell import run_shell
 from vfioclient.tests.unit import test_plan_rules as plan_helpers
 from vfioclient.v1 import audit as audit_cmd
+from vfioclient.v1 import base
 
 
 def fuzz_settings(n):
@@ -263,7 +264,7 @@ class LoaderFuzzBase(testtools.TestCase):
                 plan = planfile.load_plan(path)
                 runbook.render(plan, plan_file=path)
             else:
-                audit_cmd.load_host_reports([path])
+                base.load_host_reports([path])
         except exceptions.CommandError as e:
             self.assertIn(path, str(e))
             tally.add('clear CommandError naming the file')
@@ -658,7 +659,7 @@ class TestShell(LoaderFuzzBase):
     def bad_files(self, kind):
         doc = copy.deepcopy(LOADERS[kind][2])
         text = json.dumps(doc, indent=2)
-        wrong = dict(doc, schema_version=2)
+        wrong = dict(doc, schema_version=doc['schema_version'] + 1)
         edited = copy.deepcopy(doc)
         if kind == 'snapshot':
             del edited['providers'][0]['uuid']
