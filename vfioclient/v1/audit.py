@@ -73,7 +73,7 @@ def collect_or_load(command, parsed_args):
               cloud.stats.as_dict())
     if parsed_args.save_snapshot:
         fileio.write_private_file(parsed_args.save_snapshot,
-                                snapshot.to_json())
+                                  snapshot.to_json())
     return snapshot
 
 
