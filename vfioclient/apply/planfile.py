@@ -1,17 +1,18 @@
 """Read a plan document for the apply and verify commands.
 
-The document and its checks belong to :mod:`vfioclient.model.plan`
-(``Plan.from_json`` / ``PlanError``: truncated, wrong version, hand-edited
-and inconsistent documents are refused there); this module only turns its
-errors into command errors that name the file, names the providers a plan
-was made from (for :func:`vfioclient.apply.flavors.check_drift`), and
-builds test documents.
+The document and its checks belong to :mod:`vfioclient.model.plan` and
+its schema, read by :func:`vfioclient.model.documents.load` (``PlanError``:
+missing, truncated, wrong version, hand-edited and inconsistent documents
+are refused there, naming the file); this module only turns its errors into
+command errors, names the providers a plan was made from (for
+:func:`vfioclient.apply.flavors.check_drift`), and builds test documents.
 """
 
 import json
 
 from osc_lib import exceptions
 
+from vfioclient.model import documents
 from vfioclient.model import plan as plan_model
 
 
@@ -26,17 +27,9 @@ def load_plan(path):
     :raises PlanFileError: with the reason (never a traceback).
     """
     try:
-        with open(path, encoding='utf-8') as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise PlanFileError('plan file %s does not exist' % path)
-    except (OSError, UnicodeDecodeError) as e:
-        raise PlanFileError('cannot read plan file %s: %s' % (path, e))
-    try:
-        return plan_model.Plan.from_json(text, source=path)
+        return documents.load(path, documents.PLAN)
     except plan_model.PlanError as e:
-        raise PlanFileError('plan %s' % e if not str(e).startswith(path)
-                            else str(e))
+        raise PlanFileError(str(e))
 
 
 def plan_provider_names(plan):

@@ -1,14 +1,17 @@
 """Immutable snapshot of a cloud's Placement and Nova state.
 
 Written by ``vfio audit --save-snapshot`` and read by ``--from-snapshot``
-and ``vfio plan``, so the JSON shape is versioned: bump
-:data:`SCHEMA_VERSION` on incompatible changes and refuse other versions with
-a clear message.  Everything is stored sorted so that the same cloud gives
-byte-identical snapshots.
+and ``vfio plan``, so the JSON shape is versioned and published as
+``schemas/snapshot.schema.json``: bump :data:`SCHEMA_VERSION` (and the
+schema's ``const``) on incompatible changes; new keys may be added.
+Everything is stored sorted so that the same cloud gives byte-identical
+snapshots.
 """
 
 import dataclasses
 import json
+
+from vfioclient.model import schema
 
 SCHEMA_VERSION = 1
 KIND = 'vfio-cloud-snapshot'
@@ -180,31 +183,13 @@ class Snapshot:
 
     @classmethod
     def from_dict(cls, doc, source='snapshot'):
-        if not isinstance(doc, dict):
-            raise SnapshotError('%s is not a vfio cloud snapshot (expected a '
-                                'JSON object)' % source)
-        if doc.get('kind') != KIND:
-            raise SnapshotError('%s is not a vfio cloud snapshot (kind %r)'
-                                % (source, doc.get('kind')))
-        version = doc.get('schema_version')
-        # ``true`` and ``1.0`` equal 1 in Python but are not version 1.
-        if type(version) is not int or version != SCHEMA_VERSION:
-            raise SnapshotError(
-                '%s has schema_version %r; this vfioclient reads version %d '
-                '(re-collect it with "openstack vfio audit --save-snapshot")'
-                % (source, version, SCHEMA_VERSION))
-        problem = document_problem(doc)
-        if problem:
-            raise SnapshotError('%s is damaged or hand-edited: %s'
-                                % (source, problem))
-        try:
-            return cls._from_valid_dict(doc)
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise SnapshotError('%s is damaged or hand-edited: %s: %s'
-                                % (source, type(e).__name__, e))
+        """The snapshot in ``doc``; :class:`SnapshotError` names the field.
 
-    @classmethod
-    def _from_valid_dict(cls, doc):
+        Checked against ``schemas/snapshot.schema.json`` first, so a
+        hand-edited snapshot that loads is one the rules can use.
+        """
+        DOCUMENT.check(doc, source)
+
         def inv(raw):
             if raw is None:
                 return None
@@ -212,12 +197,12 @@ class Snapshot:
 
         providers = tuple(
             Provider(uuid=p['uuid'], name=p['name'],
-                     generation=int(p['generation']),
+                     generation=p['generation'],
                      parent_uuid=p['parent_uuid'],
                      root_uuid=p['root_uuid'],
                      inventories=inv(p['inventories']),
                      usages=(None if p['usages'] is None
-                             else {k: int(v) for k, v in p['usages'].items()}),
+                             else dict(p['usages'])),
                      traits=(None if p['traits'] is None
                              else tuple(p['traits'])),
                      aggregates=(None if p['aggregates'] is None
@@ -231,152 +216,33 @@ class Snapshot:
             providers=providers,
             allocations=tuple(
                 Allocation(a['consumer_uuid'], a['provider_uuid'],
-                           {k: int(v) for k, v in a['resources'].items()})
+                           dict(a['resources']))
                 for a in doc['allocations']),
             resource_classes=tuple(doc['resource_classes']),
-            services=tuple(ComputeService(**s) for s in doc['services']),
-            hypervisors=tuple(Hypervisor(**h) for h in doc['hypervisors']),
-            flavors=tuple(Flavor(**f) for f in doc['flavors']),
-            servers=tuple(Server(**s) for s in doc['servers']),
+            services=tuple(_record(ComputeService, s)
+                           for s in doc['services']),
+            hypervisors=tuple(_record(Hypervisor, h)
+                              for h in doc['hypervisors']),
+            flavors=tuple(_record(Flavor, f) for f in doc['flavors']),
+            servers=tuple(_record(Server, s) for s in doc['servers']),
             strategy=doc.get('strategy', 'bulk'),
             request_counts=dict(doc.get('request_counts', {})),
         )
 
     @classmethod
     def from_json(cls, text, source='snapshot'):
-        try:
-            doc = json.loads(text)
-        except ValueError as e:
-            raise SnapshotError('%s is not valid JSON (truncated?): %s'
-                                % (source, e))
-        return cls.from_dict(doc, source=source)
+        return cls.from_dict(DOCUMENT.parse(text, source), source=source)
 
 
-# -- document shape (checked before anything is built) -----------------------
-# Field -> (type(s), nullable).  A hand-edited snapshot that loads is one the
-# rules can use: a wrong type is refused here, naming the field, rather than
-# failing later inside the audit.
-_STR = (str, False)
-_OPT_STR = (str, True)
-_INT = (int, False)
-_COUNTS = ('counts', True)        # {str: int} or null
-_SPECS = ('specs', False)         # {str: str}
-_NAMES = ('names', True)          # [str] or null
-_SHAPES = {
-    'provider': {'uuid': _STR, 'name': _STR, 'generation': _INT,
-                 'parent_uuid': _OPT_STR, 'root_uuid': _STR,
-                 'inventories': ('inventories', True), 'usages': _COUNTS,
-                 'traits': _NAMES, 'aggregates': _NAMES},
-    'allocation': {'consumer_uuid': _STR, 'provider_uuid': _STR,
-                   'resources': ('counts', False)},
-    'service': {'id': _STR, 'host': _STR, 'binary': _STR, 'status': _STR,
-                'state': _STR, 'zone': _STR},
-    'hypervisor': {'id': _STR, 'hypervisor_hostname': _STR, 'host': _STR,
-                   'state': _STR, 'status': _STR},
-    'flavor': {'id': _STR, 'name': _STR, 'vcpus': _INT, 'ram': _INT,
-               'disk': _INT, 'ephemeral': _INT, 'swap': _INT,
-               'is_public': (bool, False), 'description': _OPT_STR,
-               'extra_specs': _SPECS},
-    'server': {'id': _STR, 'name': _STR, 'project_id': _STR,
-               'status': _STR, 'host': _OPT_STR,
-               'hypervisor_hostname': _OPT_STR, 'flavor_name': _STR,
-               'flavor_extra_specs': _SPECS, 'flavor_vcpus': _INT,
-               'flavor_ram': _INT, 'flavor_disk': _INT},
-}
-_TOP = {'collected_at': _STR, 'microversions': ('versions', False),
-        'placement_max_version': _STR, 'compute_max_version': _STR,
-        'resource_classes': ('names', False)}
-_LISTS = (('providers', 'provider'), ('allocations', 'allocation'),
-          ('services', 'service'), ('hypervisors', 'hypervisor'),
-          ('flavors', 'flavor'), ('servers', 'server'))
-_INVENTORY_INTS = ('total', 'reserved', 'min_unit', 'max_unit', 'step_size')
+def _record(cls, raw):
+    """``cls`` from the keys of ``raw`` it knows (newer keys are skipped)."""
+    return cls(**{f.name: raw[f.name] for f in dataclasses.fields(cls)
+                  if f.name in raw})
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _value_problem(value, kind):
-    """Why ``value`` is not of ``kind`` (see :data:`_SHAPES`), or None."""
-    if kind in (str, bool):
-        ok = isinstance(value, kind)
-    elif kind is int:
-        ok = _is_int(value)
-    elif kind == 'counts':
-        ok = isinstance(value, dict) and all(
-            isinstance(k, str) and _is_int(v) for k, v in value.items())
-    elif kind in ('specs', 'versions'):
-        ok = isinstance(value, dict) and all(
-            isinstance(k, str) and isinstance(v, str)
-            for k, v in value.items())
-    elif kind == 'names':
-        ok = isinstance(value, list) and all(isinstance(v, str)
-                                             for v in value)
-    elif kind == 'inventories':
-        if not isinstance(value, dict):
-            return 'expected an object of inventories, got %r' % (value,)
-        for rc, inv in value.items():
-            if not isinstance(inv, dict) or not isinstance(rc, str):
-                return '%s: expected an object, got %r' % (rc, inv)
-            unknown = set(inv) - set(_INVENTORY_INTS) - {'allocation_ratio'}
-            if unknown or 'total' not in inv:
-                return '%s: expected total, reserved, min_unit, max_unit, ' \
-                       'step_size, allocation_ratio, got %s' % (
-                           rc, ', '.join(sorted(map(str, inv))))
-            for key in _INVENTORY_INTS:
-                if key in inv and not _is_int(inv[key]):
-                    return '%s.%s: expected an integer, got %r' % (
-                        rc, key, inv[key])
-            ratio = inv.get('allocation_ratio', 1.0)
-            if isinstance(ratio, bool) or not isinstance(ratio,
-                                                         (int, float)):
-                return '%s.allocation_ratio: expected a number, got %r' % (
-                    rc, ratio)
-        return None
-    else:  # pragma: no cover - a typo in _SHAPES
-        raise AssertionError(kind)
-    if ok:
-        return None
-    name = getattr(kind, '__name__', kind)
-    return 'expected %s, got %r' % ({'str': 'a string', 'int': 'an integer',
-                                     'bool': 'true or false',
-                                     'counts': 'an object of integers',
-                                     'specs': 'an object of strings',
-                                     'versions': 'an object of strings',
-                                     'names': 'a list of strings'}[name],
-                                    value)
-
-
-def _fields_problem(record, shape, where):
-    if not isinstance(record, dict):
-        return '%s: expected an object, got %r' % (where, record)
-    for key, (kind, nullable) in shape.items():
-        if key not in record:
-            continue   # missing keys are reported by the builder (KeyError)
-        value = record[key]
-        if value is None and nullable:
-            continue
-        problem = _value_problem(value, kind)
-        if problem:
-            return '%s.%s: %s' % (where, key, problem)
-    return None
-
-
-def document_problem(doc):
-    """The first wrongly typed field of a snapshot document, or None."""
-    problem = _fields_problem(doc, _TOP, 'snapshot')
-    if problem:
-        return problem
-    for key, kind in _LISTS:
-        records = doc.get(key)
-        if not isinstance(records, list):
-            return 'snapshot.%s: expected a list, got %r' % (key, records)
-        for i, record in enumerate(records):
-            problem = _fields_problem(record, _SHAPES[kind],
-                                      '%s[%d]' % (key, i))
-            if problem:
-                return problem
-    return None
+DOCUMENT = schema.Document(
+    'snapshot.schema.json', 'snapshot', 'vfio cloud snapshot', SnapshotError,
+    're-collect it with "openstack vfio audit --save-snapshot"')
 
 
 def build(collected_at, microversions, placement_max_version,

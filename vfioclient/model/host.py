@@ -6,8 +6,9 @@ read.  It is plain data: it decides nothing (see
 :mod:`vfioclient.nvidia.classify` for classification and
 :mod:`vfioclient.collect.sysfs` for reading sysfs).
 
-JSON contract, ``schema_version`` 1 (keys are stable; a change that removes
-or re-types a key bumps :data:`SCHEMA_VERSION`)::
+JSON contract, ``schema_version`` 1, published as
+``schemas/host-report.schema.json`` (keys are stable; a change that removes
+or re-types a key bumps :data:`SCHEMA_VERSION`; new keys may be added)::
 
     {
       "schema_version": 1,
@@ -78,6 +79,7 @@ import re
 
 from vfioclient.nova import pci_address
 from vfioclient.nvidia import classify
+from vfioclient.model import schema
 
 SCHEMA_VERSION = 1
 KIND = 'vfio-host-report'
@@ -321,152 +323,81 @@ class HostReport:
         }
 
     @classmethod
-    def from_json(cls, data):
-        """Build a report from a parsed document; validate as it goes.
+    def from_json(cls, data, source='host report'):
+        """The report in a parsed document.
 
-        Raises :class:`HostReportError` naming the first bad field, so a
-        truncated or hand-edited file gets a clear message, not a KeyError.
+        Checked against ``schemas/host-report.schema.json`` first:
+        :class:`HostReportError` names the first bad field, so a truncated
+        or hand-edited file gets a clear message, not a KeyError.
         """
-        doc = _Reader(data, 'document')
-        doc.require_dict()
-        kind = doc.get('kind', str)
-        if kind != KIND:
-            raise HostReportError(
-                'not a host report: kind is %r, expected %r' % (kind, KIND))
-        version = doc.get('schema_version', int)
-        if version != SCHEMA_VERSION:
-            raise HostReportError(
-                'host report schema_version %r is not supported (this '
-                'vfioclient reads version %d); collect it again with '
-                'this version of "openstack vfio host report"'
-                % (version, SCHEMA_VERSION))
+        DOCUMENT.check(data, source)
         return cls(
-            hostname=doc.get('hostname', str),
-            collected_at=doc.get('collected_at', str),
-            sysfs_root=doc.get('sysfs_root', str),
-            devices=tuple(_device_from_json(r)
-                          for r in doc.items('devices')),
-            gpus=tuple(_gpu_from_json(r) for r in doc.items('gpus')),
-            warnings=tuple(
-                ReportWarning(path=r.get('path', str),
-                              message=r.get('message', str))
-                for r in doc.items('warnings')),
-            schema_version=version,
+            hostname=data['hostname'],
+            collected_at=data['collected_at'],
+            sysfs_root=data['sysfs_root'],
+            devices=tuple(_device_from_json(d) for d in data['devices']),
+            gpus=tuple(_gpu_from_json(g) for g in data['gpus']),
+            warnings=tuple(ReportWarning(path=w['path'],
+                                         message=w['message'])
+                           for w in data['warnings']),
+            schema_version=data['schema_version'],
         )
 
 
-class _Reader:
-    """Typed access to one JSON object that names its place on error."""
-
-    def __init__(self, data, where):
-        self.data = data
-        self.where = where
-
-    def require_dict(self):
-        if not isinstance(self.data, dict):
-            raise HostReportError('%s: expected an object, got %s'
-                                  % (self.where, type(self.data).__name__))
-
-    def _fail(self, key, expected, value):
-        raise HostReportError('%s.%s: expected %s, got %r'
-                              % (self.where, key, expected, value))
-
-    def get(self, key, kind, nullable=False, pattern=None, choices=None):
-        if key not in self.data:
-            raise HostReportError('%s: missing key %r (truncated or '
-                                  'hand-edited document?)'
-                                  % (self.where, key))
-        value = self.data[key]
-        if value is None and nullable:
-            return None
-        # bool is an int subclass; a count of True is a corrupt document.
-        if not isinstance(value, kind) or isinstance(value, bool):
-            name = kind.__name__ + (' or null' if nullable else '')
-            self._fail(key, name, value)
-        if pattern is not None and not pattern.match(value):
-            self._fail(key, 'a value matching %s' % pattern.pattern, value)
-        if choices is not None and value not in choices:
-            self._fail(key, 'one of %s' % ', '.join(choices), value)
-        return value
-
-    def items(self, key, nullable=False):
-        """Readers for each object in the list at ``key``."""
-        value = self.get(key, list, nullable=nullable)
-        if value is None:
-            return None
-        readers = []
-        for i, item in enumerate(value):
-            reader = _Reader(item, '%s.%s[%d]' % (self.where, key, i))
-            reader.require_dict()
-            readers.append(reader)
-        return readers
-
-    def strings(self, key, pattern=None):
-        value = self.get(key, list)
-        for i, item in enumerate(value):
-            if not isinstance(item, str) or (
-                    pattern is not None and not pattern.match(item)):
-                self._fail('%s[%d]' % (key, i), 'a PCI address', item)
-        return tuple(value)
+DOCUMENT = schema.Document(
+    'host-report.schema.json', 'host report', 'host report',
+    HostReportError, 'collect it again with this version of '
+    '"openstack vfio host report"')
 
 
-def _vgpu_types_from_json(readers):
-    return tuple(VgpuType(id=r.get('id', int),
-                          name=r.get('name', str, nullable=True))
-                 for r in readers)
+def _vgpu_types_from_json(types):
+    return tuple(VgpuType(id=t['id'], name=t['name']) for t in types)
 
 
-def _device_from_json(r):
-    creatable = r.items('creatable_vgpu_types', nullable=True)
+def _device_from_json(d):
+    creatable = d['creatable_vgpu_types']
     return HostDevice(
-        address=r.get('address', str, pattern=PCI_ADDRESS_RE),
-        vendor_id=r.get('vendor_id', str, pattern=_HEX4_RE),
-        product_id=r.get('product_id', str, pattern=_HEX4_RE),
-        pci_class=r.get('class', str, pattern=_HEX6_RE),
-        driver=r.get('driver', str, nullable=True),
-        numa_node=r.get('numa_node', int, nullable=True),
-        iommu_group=r.get('iommu_group', int, nullable=True),
-        physfn=r.get('physfn', str, nullable=True, pattern=PCI_ADDRESS_RE),
-        virtfns=r.strings('virtfns', pattern=PCI_ADDRESS_RE),
-        sriov_totalvfs=r.get('sriov_totalvfs', int, nullable=True),
-        sriov_numvfs=r.get('sriov_numvfs', int, nullable=True),
+        address=d['address'],
+        vendor_id=d['vendor_id'],
+        product_id=d['product_id'],
+        pci_class=d['class'],
+        driver=d['driver'],
+        numa_node=d['numa_node'],
+        iommu_group=d['iommu_group'],
+        physfn=d['physfn'],
+        virtfns=tuple(d['virtfns']),
+        sriov_totalvfs=d['sriov_totalvfs'],
+        sriov_numvfs=d['sriov_numvfs'],
         mdev_supported_types=tuple(
-            MdevType(
-                id=t.get('id', str),
-                name=t.get('name', str, nullable=True),
-                description=t.get('description', str, nullable=True),
-                device_api=t.get('device_api', str, nullable=True),
-                available_instances=t.get('available_instances', int,
-                                          nullable=True))
-            for t in r.items('mdev_supported_types')),
-        mdevs=tuple(Mdev(uuid=m.get('uuid', str),
-                         type=m.get('type', str, nullable=True))
-                    for m in r.items('mdevs')),
+            MdevType(id=t['id'], name=t['name'],
+                     description=t['description'],
+                     device_api=t['device_api'],
+                     available_instances=t['available_instances'])
+            for t in d['mdev_supported_types']),
+        mdevs=tuple(Mdev(uuid=m['uuid'], type=m['type'])
+                    for m in d['mdevs']),
         creatable_vgpu_types=(None if creatable is None
                               else _vgpu_types_from_json(creatable)),
-        current_vgpu_type=r.get('current_vgpu_type', int, nullable=True),
-        classification=r.get('classification', str,
-                             choices=CLASSIFICATIONS),
+        current_vgpu_type=d['current_vgpu_type'],
+        classification=d['classification'],
     )
 
 
-def _gpu_from_json(r):
+def _gpu_from_json(g):
     return Gpu(
-        address=r.get('address', str, pattern=PCI_ADDRESS_RE),
-        model=r.get('model', str),
-        vendor_id=r.get('vendor_id', str, pattern=_HEX4_RE),
-        product_id=r.get('product_id', str, pattern=_HEX4_RE),
-        vf_count=r.get('vf_count', int),
-        types_offered=_vgpu_types_from_json(r.items('types_offered')),
-        types_in_use=tuple(
-            VgpuTypeUsage(id=u.get('id', int),
-                          name=u.get('name', str, nullable=True),
-                          count=u.get('count', int))
-            for u in r.items('types_in_use')),
-        mode=r.get('mode', str, choices=GPU_MODES),
+        address=g['address'],
+        model=g['model'],
+        vendor_id=g['vendor_id'],
+        product_id=g['product_id'],
+        vf_count=g['vf_count'],
+        types_offered=_vgpu_types_from_json(g['types_offered']),
+        types_in_use=tuple(VgpuTypeUsage(id=u['id'], name=u['name'],
+                                         count=u['count'])
+                           for u in g['types_in_use']),
+        mode=g['mode'],
     )
 
 
-def from_json(data):
+def from_json(data, source='host report'):
     """Module-level alias of :meth:`HostReport.from_json`."""
-    return HostReport.from_json(data)
+    return HostReport.from_json(data, source=source)

@@ -40,6 +40,8 @@ import json
 import types
 import typing
 
+from vfioclient.model import schema
+
 SCHEMA_VERSION = 2
 KIND = 'vfio-plan'
 
@@ -283,19 +285,10 @@ class Plan:
 
     @classmethod
     def from_dict(cls, doc, source='plan'):
-        if not isinstance(doc, dict):
-            raise PlanError('%s is not a vfio plan (expected a JSON object)'
-                            % source)
-        if doc.get('kind') != KIND:
-            raise PlanError('%s is not a vfio plan (kind %r, expected %r)'
-                            % (source, doc.get('kind'), KIND))
-        version = doc.get('schema_version')
-        if version != SCHEMA_VERSION or isinstance(version, bool):
-            raise PlanError(
-                '%s has schema_version %r; this vfioclient reads version %d '
-                '(make the plan again with "openstack vfio plan")'
-                % (source, version, SCHEMA_VERSION))
-        plan = _load(cls, doc, source)
+        """The plan in ``doc``, checked against ``schemas/plan.schema.json``
+        and then for the cross-references the schema cannot express."""
+        DOCUMENT.check(doc, source)
+        plan = _build(cls, doc)
         problem = consistency_problem(plan)
         if problem:
             raise PlanError('%s is inconsistent (hand-edited?): %s'
@@ -304,12 +297,12 @@ class Plan:
 
     @classmethod
     def from_json(cls, text, source='plan'):
-        try:
-            doc = json.loads(text)
-        except ValueError as e:
-            raise PlanError('%s is not valid JSON (truncated?): %s'
-                            % (source, e))
-        return cls.from_dict(doc, source=source)
+        return cls.from_dict(DOCUMENT.parse(text, source), source=source)
+
+
+DOCUMENT = schema.Document(
+    'plan.schema.json', 'plan', 'vfio plan', PlanError,
+    'make the plan again with "openstack vfio plan"')
 
 
 def from_json(text, source='plan'):
@@ -346,12 +339,6 @@ def consistency_problem(plan):
         if aliases[f.alias].resource_class != f.resource_class:
             return ('flavor %s: resource_class %s is not the class of alias '
                     '%s' % (f.name, f.resource_class, f.alias))
-        if f.count < 1:
-            return 'flavor %s: count must be at least 1' % f.name
-        if not all(isinstance(k, str) and isinstance(v, str)
-                   for k, v in f.extra_specs.items()):
-            return 'flavor %s: extra_specs must map strings to strings' % (
-                f.name,)
     for c in plan.capacity:
         if c.resource_class not in classes:
             return 'capacity names unknown resource class %s' % (
@@ -380,43 +367,25 @@ def _hints(cls):
     return _HINTS[cls]
 
 
-def _load(kind, value, where):
+def _build(kind, value):
+    """``value`` (valid against the schema) as the record type ``kind``.
+
+    Records are built from the keys their dataclass names (newer keys are
+    skipped), lists become tuples, nested records are built alike.
+    """
+    if value is None:
+        return None
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(kind) if a is not type(None)]
-        if value is None:
-            return None
-        return _load(args[0], value, where)
+        inner = [a for a in typing.get_args(kind) if a is not type(None)]
+        return _build(inner[0], value)
     if origin is tuple:
-        if not isinstance(value, list):
-            raise PlanError('%s: expected a list, got %r' % (where, value))
         item = typing.get_args(kind)[0]
-        return tuple(_load(item, v, '%s[%d]' % (where, i))
-                     for i, v in enumerate(value))
+        return tuple(_build(item, v) for v in value)
     if dataclasses.is_dataclass(kind):
-        if not isinstance(value, dict):
-            raise PlanError('%s: expected an object, got %r' % (where,
-                                                                value))
         hints = _hints(kind)
-        kwargs = {}
-        for field in dataclasses.fields(kind):
-            if field.name not in value:
-                if field.default is not dataclasses.MISSING:
-                    continue
-                raise PlanError('%s: missing key %r (truncated or '
-                                'hand-edited?)' % (where, field.name))
-            kwargs[field.name] = _load(hints[field.name], value[field.name],
-                                       '%s.%s' % (where, field.name))
-        return kind(**kwargs)
+        return kind(**{f.name: _build(hints[f.name], value[f.name])
+                       for f in dataclasses.fields(kind) if f.name in value})
     if kind is dict:
-        if not isinstance(value, dict):
-            raise PlanError('%s: expected an object, got %r' % (where,
-                                                                value))
         return dict(value)
-    if kind is int and (isinstance(value, bool)
-                        or not isinstance(value, int)):
-        raise PlanError('%s: expected an integer, got %r' % (where, value))
-    if not isinstance(value, kind):
-        raise PlanError('%s: expected %s, got %r' % (where, kind.__name__,
-                                                     value))
     return value

@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 
+from vfioclient import fileio
 from vfioclient.sandbox import config
 from vfioclient.sandbox import estates
 from vfioclient.sandbox import runner
@@ -62,16 +63,6 @@ def out(msg=''):
 
 
 # -- state -------------------------------------------------------------------
-def write_private(path, text):
-    """Write ``text`` to ``path`` with mode 0600 from the first byte."""
-    tmp = path + '.tmp'
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'w') as f:
-        f.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-
-
 def read_text(path):
     with open(path) as f:
         return f.read().strip()
@@ -86,14 +77,15 @@ def load_meta(layout):
 
 
 def save_meta(layout, meta):
-    write_private(layout.meta, json.dumps(meta, indent=1, sort_keys=True))
+    fileio.write_private_file(layout.meta,
+                              json.dumps(meta, indent=1, sort_keys=True))
 
 
 def secret(layout, name):
     """Read or generate the password file ``name`` (mode 0600)."""
     path = layout.path(name)
     if not os.path.exists(path):
-        write_private(path, config.new_password() + '\n')
+        fileio.write_private_file(path, config.new_password() + '\n')
     return read_text(path)
 
 
@@ -134,11 +126,13 @@ def missing_packages(modules=None):
 
 # -- up ----------------------------------------------------------------------
 def _write_configs(layout, ports, service_password):
-    write_private(layout.keystone_conf, config.keystone_conf(layout))
-    write_private(layout.placement_conf,
-                  config.placement_conf(layout, ports, service_password))
-    write_private(layout.nova_conf,
-                  config.nova_conf(layout, ports, service_password))
+    fileio.write_private_file(layout.keystone_conf,
+                              config.keystone_conf(layout))
+    fileio.write_private_file(
+        layout.placement_conf,
+        config.placement_conf(layout, ports, service_password))
+    fileio.write_private_file(
+        layout.nova_conf, config.nova_conf(layout, ports, service_password))
     paste = config.installed_api_paste(sys.prefix) or config.API_PASTE
     with open(layout.api_paste, 'w') as f:
         f.write(paste)
@@ -323,7 +317,7 @@ def cmd_up(layout, args):
         if isinstance(exc, Exception):
             raise Fail('setting up Keystone failed: %s' % exc)
         raise
-    write_private(layout.clouds_yaml, config.clouds_yaml(
+    fileio.write_private_file(layout.clouds_yaml, config.clouds_yaml(
         ports, admin_password, demo_password))
     meta['started_at'] = time.time()
     meta['timings'] = timings

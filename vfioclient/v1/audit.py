@@ -7,8 +7,8 @@ from osc_lib.cli import format_columns
 from osc_lib import exceptions
 
 from vfioclient.collect import cloud as collect_cloud
-from vfioclient.model import cloud as model
-from vfioclient.model import host as host_model
+from vfioclient import fileio
+from vfioclient.model import documents
 from vfioclient.rules import audit as audit_rules
 from vfioclient.v1 import base
 
@@ -16,22 +16,7 @@ LOG = logging.getLogger(__name__)
 
 
 def load_snapshot(path):
-    doc = base.read_json_file(path, 'snapshot')
-    try:
-        return model.Snapshot.from_dict(doc, source=path)
-    except model.SnapshotError as e:
-        raise exceptions.CommandError(str(e))
-
-
-def load_host_reports(paths):
-    reports = []
-    for path in paths or ():
-        doc = base.read_json_file(path, 'host report')
-        try:
-            reports.append(host_model.HostReport.from_json(doc))
-        except host_model.HostReportError as e:
-            raise exceptions.CommandError('host report %s: %s' % (path, e))
-    return reports
+    return base.load_document(path, documents.SNAPSHOT)
 
 
 def load_reuse_snapshot(parsed_args):
@@ -87,8 +72,8 @@ def collect_or_load(command, parsed_args):
     LOG.debug('audit used %d requests: %s', cloud.stats.total,
               cloud.stats.as_dict())
     if parsed_args.save_snapshot:
-        base.write_private_file(parsed_args.save_snapshot,
-                                snapshot.to_json())
+        fileio.write_private_file(parsed_args.save_snapshot,
+                                  snapshot.to_json())
     return snapshot
 
 
@@ -165,7 +150,7 @@ class Audit(base.FindingsLister):
     def find(self, parsed_args):
         # Argument errors first, before any request.
         confs = parse_nova_conf_args(parsed_args.nova_conf)
-        reports = load_host_reports(parsed_args.host_report)
+        reports = base.load_host_reports(parsed_args.host_report)
         snapshot = collect_or_load(self, parsed_args)
         self._snapshot, self._reports = snapshot, reports
         if self._summary:

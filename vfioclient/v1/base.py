@@ -4,14 +4,13 @@ Only ``vfioclient/v1`` knows about cliff; everything here is about shaping
 output, never about deciding anything.
 """
 
-import json
-import os
 import sys
 
 from osc_lib.command import command
 from osc_lib import exceptions
 
 from vfioclient.cloud import client
+from vfioclient.model import documents
 from vfioclient.rules import findings as findings_mod
 
 
@@ -76,46 +75,22 @@ class FindingsLister(command.Lister):
         return findings_mod.exit_code(self._findings, parsed_args.fail_on)
 
 
-def read_json_file(path, what):
-    """Read a JSON document written by another vfio command.
+def load_document(path, kind):
+    """The snapshot, host report or plan in the file at ``path``.
 
-    Errors name the file and what was expected; they never show a traceback.
+    ``kind`` is one of :data:`vfioclient.model.documents.KINDS`.  Errors name
+    the file and the field; they never show a traceback.
     """
     try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise exceptions.CommandError(
-            '%s file %s does not exist' % (what, path))
-    except (OSError, UnicodeDecodeError) as e:
-        raise exceptions.CommandError(
-            'cannot read %s file %s: %s' % (what, path, e))
-    except ValueError as e:
-        raise exceptions.CommandError(
-            '%s file %s is not valid JSON: %s' % (what, path, e))
+        return documents.load(path, kind)
+    except documents.DocumentError as e:
+        raise exceptions.CommandError(str(e))
 
 
-def write_private_file(path, text):
-    """Write ``text`` to ``path`` with mode 0600 (snapshots, plans, scripts).
-
-    Written to a temporary file first and renamed, so a crash never leaves a
-    half-written document behind.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, '.%s.tmp%d' % (os.path.basename(path),
-                                                  os.getpid()))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def load_host_reports(paths):
+    """The host reports of ``--host-report FILE`` options, in order."""
+    return [load_document(path, documents.HOST_REPORT)
+            for path in paths or ()]
 
 
 def add_cloud_arguments(parser):

@@ -10,7 +10,6 @@ from osc_lib import exceptions
 
 from vfioclient.collect import conf as conf_reader
 from vfioclient.model import conf as conf_model
-from vfioclient.model import host as host_model
 from vfioclient.nova import devspec
 from vfioclient.nova import mdev as nova_mdev
 from vfioclient.nova import names
@@ -71,13 +70,7 @@ or above --fail-on, 1 the command failed (missing or non-INI file).
         snapshot = _read(parsed_args.nova_conf)
         report = None
         if parsed_args.host_report:
-            data = base.read_json_file(parsed_args.host_report,
-                                       'host report')
-            try:
-                report = host_model.HostReport.from_json(data)
-            except host_model.HostReportError as e:
-                raise exceptions.CommandError(
-                    'host report %s: %s' % (parsed_args.host_report, e))
+            report = base.load_host_reports([parsed_args.host_report])[0]
         return lint.lint(snapshot, report)
 
 

@@ -12,7 +12,7 @@ from osc_lib.command import command
 from osc_lib import exceptions
 
 from vfioclient.collect import sysfs
-from vfioclient.model import host as host_model
+from vfioclient import fileio
 from vfioclient.nova import pci_address
 from vfioclient.nvidia import vgpu_types
 from vfioclient.render import bootscript
@@ -160,15 +160,8 @@ class ScriptHost(command.Command):
                  % (bootscript.SCRIPT_NAME, bootscript.UNIT_NAME))
         return parser
 
-    def _load_report(self, path):
-        data = base.read_json_file(path, 'host report')
-        try:
-            return host_model.HostReport.from_json(data)
-        except host_model.HostReportError as e:
-            raise exceptions.CommandError('host report %s: %s' % (path, e))
-
     def take_action(self, parsed_args):
-        report = (self._load_report(parsed_args.host_report)
+        report = (base.load_host_reports([parsed_args.host_report])[0]
                   if parsed_args.host_report else None)
         try:
             type_id = bootscript.resolve_type_id(parsed_args.vgpu_type,
@@ -214,7 +207,7 @@ class ScriptHost(command.Command):
     @staticmethod
     def _write(path, text, mode):
         try:
-            base.write_private_file(path, text)
+            fileio.write_private_file(path, text)
             os.chmod(path, mode)
         except OSError as e:
             raise exceptions.CommandError('cannot write %s: %s' % (path, e))

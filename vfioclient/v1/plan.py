@@ -6,6 +6,7 @@ from osc_lib import exceptions
 import stevedore
 import tabulate
 
+from vfioclient import fileio
 from vfioclient.render import runbook
 from vfioclient.rules import plan as plan_rules
 from vfioclient.v1 import audit as audit_cmd
@@ -114,7 +115,7 @@ class Plan(command.Lister):
             plan_rules.check_templates(options)
         except ValueError as e:
             raise exceptions.CommandError(str(e))
-        reports = audit_cmd.load_host_reports(parsed_args.host_report)
+        reports = base.load_host_reports(parsed_args.host_report)
         snapshot = audit_cmd.collect_or_load(self, parsed_args)
         try:
             plan = plan_rules.make_plan(snapshot, reports, options)
@@ -124,9 +125,9 @@ class Plan(command.Lister):
         plan_file = parsed_args.output or 'plan.json'
         self._runbook = runbook.render(plan, plan_file=plan_file)
         if parsed_args.output:
-            base.write_private_file(parsed_args.output, plan.to_json())
+            fileio.write_private_file(parsed_args.output, plan.to_json())
         if parsed_args.runbook:
-            base.write_private_file(parsed_args.runbook, self._runbook)
+            fileio.write_private_file(parsed_args.runbook, self._runbook)
         if plan.refusals:
             self.app.stderr.write(
                 '%d item(s) are not in the plan; see "refusals" (-f json) '

@@ -175,4 +175,4 @@ class TestScript(ShellTestCase):
                                       '--vgpu-type', '1148',
                                       '--host-report', report_file)
         self.assertEqual(1, rc)
-        self.assertIn('schema_version 0 is not supported', err)
+        self.assertIn('has schema_version 0', err)

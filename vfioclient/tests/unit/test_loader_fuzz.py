@@ -48,6 +48,7 @@ from vfioclient.tests import reliability_log
 from vfioclient.tests.shell import run_shell
 from vfioclient.tests.unit import test_plan_rules as plan_helpers
 from vfioclient.v1 import audit as audit_cmd
+from vfioclient.v1 import base
 
 
 def fuzz_settings(n):
@@ -266,7 +267,7 @@ class LoaderFuzzBase(testtools.TestCase):
                 plan = planfile.load_plan(path)
                 runbook.render(plan, plan_file=path)
             else:
-                audit_cmd.load_host_reports([path])
+                base.load_host_reports([path])
         except exceptions.CommandError as e:
             self.assertIn(path, str(e))
             tally.add('clear CommandError naming the file')

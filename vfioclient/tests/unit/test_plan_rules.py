@@ -570,6 +570,10 @@ class TestDeterminismAndModel(testtools.TestCase):
         self.assertIn('schema_version 1', str(e))
         self.assertIn('make the plan again with "openstack vfio plan"',
                       str(e))
+        doc['schema_version'] = 99
+        e = self.assertRaises(plan_model.PlanError,
+                              plan_model.Plan.from_dict, doc, 'p.json')
+        self.assertIn('schema_version 99', str(e))
         e = self.assertRaises(plan_model.PlanError,
                               plan_model.Plan.from_json, text[:100])
         self.assertIn('not valid JSON', str(e))

@@ -11,6 +11,7 @@ import tempfile
 import fixtures
 import testtools
 
+from vfioclient import fileio
 from vfioclient.sandbox import cli
 from vfioclient.sandbox import config
 from vfioclient.sandbox import neutron_stub
@@ -235,7 +236,7 @@ class TestCliErrors(testtools.TestCase):
     def test_write_private_mode(self):
         d = tempfile.mkdtemp(dir=self.useFixture(fixtures.TempDir()).path)
         path = os.path.join(d, 'pw')
-        cli.write_private(path, 'x')
+        fileio.write_private_file(path, 'x')
         self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
 
 

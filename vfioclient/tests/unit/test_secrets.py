@@ -1,6 +1,6 @@
 """Files vfio writes are private; hostile names never become shell code.
 
-* snapshots and plans (:func:`vfioclient.v1.base.write_private_file`) are
+* snapshots and plans (:func:`vfioclient.fileio.write_private_file`) are
   0600 whatever the umask and whatever mode an earlier file had;
 * a hostile compute host, server or flavor name, a hostile ``--hostname``
   in a host report and a hostile plan file name end up quoted in every
@@ -23,12 +23,12 @@ import fixtures
 import testtools
 
 from vfioclient.collect import sysfs as collect_sysfs
+from vfioclient import fileio
 from vfioclient.render import runbook
 from vfioclient.rules import plan as plan_rules
 from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.tests import reliability_log
 from vfioclient.tests.unit import test_plan_rules as helpers
-from vfioclient.v1 import base
 
 # Each one, if it ran, would create the file named by its marker.
 HOSTILE = ['cmp$(touch {m})', 'cmp`touch {m}`', 'cmp;touch {m}',
@@ -48,7 +48,7 @@ class TestPrivateFiles(testtools.TestCase):
                 with open(path, 'w') as f:
                     f.write('old')
                 os.chmod(path, 0o666)
-                base.write_private_file(path, '{"token": "none"}\n')
+                fileio.write_private_file(path, '{"token": "none"}\n')
             finally:
                 os.umask(old)
             self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
@@ -60,7 +60,7 @@ class TestPrivateFiles(testtools.TestCase):
                          sorted(os.listdir(tmp)))
         reliability_log.record(
             'security', 'snapshot/plan written under umask 000, 022, 077 '
-            'over a 0666 file', 'vfioclient.v1.base.write_private_file '
+            'over a 0666 file', 'vfioclient.fileio.write_private_file '
             '(audit --save-snapshot, plan --output)', tried,
             'mode 0600 every time, no temporary file left', test=self.id())
 

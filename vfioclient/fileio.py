@@ -1,0 +1,31 @@
+"""Write a private file atomically: snapshots, plans, scripts, passwords.
+
+The bottom layer: it imports nothing from vfioclient, so the commands
+(``vfioclient.v1``) and the sandbox (``vfioclient.sandbox``) share it.
+"""
+
+import os
+
+
+def write_private_file(path, text):
+    """Write ``text`` to ``path`` with mode 0600 from the first byte.
+
+    Written to a temporary file in the same directory first and renamed
+    over ``path``, so a crash never leaves a half-written document behind
+    and an earlier file's mode (0666, say) is not kept.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, '.%s.tmp%d' % (os.path.basename(path),
+                                                  os.getpid()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
