@@ -96,8 +96,6 @@ GPU_MODES = classify.GPU_MODES
 
 # Device addresses in the canonical form sysfs names devices with.
 PCI_ADDRESS_RE = pci_address.CANONICAL_RE
-_HEX4_RE = re.compile(r'^[0-9a-f]{4}$')
-_HEX6_RE = re.compile(r'^[0-9a-f]{6}$')
 _TRAILING_INT_RE = re.compile(r'(\d+)$')
 
 

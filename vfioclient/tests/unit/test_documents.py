@@ -23,7 +23,7 @@ from vfioclient.model import host
 from vfioclient.model import plan
 from vfioclient.model import schema
 from vfioclient.rules import plan as plan_rules
-from vfioclient.tests.fixtures import sysfs as fake_sysfs
+from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.tests.unit import test_plan_rules as plan_helpers
 
 
