@@ -34,6 +34,8 @@ import sys
 import tempfile
 import time
 
+from vfioclient.model import documents
+from vfioclient.render import novaconf
 from vfioclient.sandbox import config
 from vfioclient.sandbox import hosts
 
@@ -311,22 +313,12 @@ class Demo:
 
     @staticmethod
     def plan_confs(plan_path):
-        """The nova.conf snippets the plan sets (computes and
-        controllers), as ini text: its ``conf_set`` options by section."""
-        import json
-        with open(plan_path) as f:
-            plan = json.load(f)
-        conf_sets = [h['conf_set'] for h in plan.get('hosts', ())]
-        conf_sets.append(plan.get('controllers', {}).get('conf_set'))
-        confs = []
-        for options in filter(None, conf_sets):
-            sections = {}
-            for o in options:
-                sections.setdefault(o['section'], []).append(
-                    '%s = %s\n' % (o['option'], o['value']))
-            confs.append('\n'.join('[%s]\n%s' % (s, ''.join(lines))
-                                   for s, lines in sections.items()))
-        return confs
+        """The nova.conf snippets the plan sets (computes, then the
+        controllers), as the runbook renders them."""
+        plan = documents.load(plan_path, documents.PLAN)
+        confs = [novaconf.host_snippet(h) for h in plan.hosts]
+        confs.append(novaconf.controllers_snippet(plan.controllers))
+        return [c for c in confs if c]
 
 
 def _join(args):
