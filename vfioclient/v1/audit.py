@@ -64,7 +64,7 @@ def collect_or_load(command, parsed_args):
     earlier = load_reuse_snapshot(parsed_args)
     if parsed_args.from_snapshot:
         return load_snapshot(parsed_args.from_snapshot)
-    cloud = base.connect(command.app, parsed_args)
+    cloud = base.connect(command, parsed_args)
     progress = base.Progress(command.app)
     collector = collect_cloud.Collector(
         cloud, strategy=parsed_args.strategy, progress=progress,

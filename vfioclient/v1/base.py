@@ -8,6 +8,7 @@ import json
 import os
 import sys
 
+from keystoneauth1 import exceptions as ks_exceptions
 from osc_lib.command import command
 from osc_lib import exceptions
 
@@ -76,6 +77,47 @@ class FindingsLister(command.Lister):
         return findings_mod.exit_code(self._findings, parsed_args.fail_on)
 
 
+class DocumentLister(command.Lister):
+    """A Lister whose document formats print a whole versioned document.
+
+    ``-f table/csv/value/yaml`` print the rows; each format named in
+    :attr:`document_formats` prints the document :meth:`document` returns
+    (a dict is printed as JSON, honouring ``--noindent``; text as is).
+    Options that select or order rows (``-c``, ``--sort-column``) mean
+    nothing for a document: they are refused before any work is done,
+    never ignored.
+    """
+
+    document_formats = ('json',)
+
+    def document(self, formatter):
+        raise NotImplementedError
+
+    def run(self, parsed_args):
+        if parsed_args.formatter in self.document_formats:
+            given = [option for option, value in (
+                ('-c/--column', parsed_args.columns),
+                ('--sort-column', getattr(parsed_args, 'sort_columns', [])))
+                if value]
+            if given:
+                raise exceptions.CommandError(
+                    '%s apply to rows; -f %s prints the whole document, not '
+                    'rows. Use -f table, csv, value or yaml with %s.'
+                    % (' and '.join(given), parsed_args.formatter,
+                       ' and '.join(given)))
+        return super().run(parsed_args)
+
+    def produce_output(self, parsed_args, column_names, data):
+        if parsed_args.formatter not in self.document_formats:
+            return super().produce_output(parsed_args, column_names, data)
+        doc = self.document(parsed_args.formatter)
+        if isinstance(doc, dict):
+            indent = None if getattr(parsed_args, 'noindent', False) else 2
+            doc = json.dumps(doc, indent=indent) + '\n'
+        self.app.stdout.write(doc)
+        return 0
+
+
 def read_json_file(path, what):
     """Read a JSON document written by another vfio command.
 
@@ -132,34 +174,17 @@ def add_cloud_arguments(parser):
     return parser
 
 
-def connect(app, parsed_args=None):
+def connect(command, parsed_args=None):
     """A :class:`vfioclient.client.CloudClient` for the selected cloud.
 
-    Commands that can also work offline (``--from-snapshot``, ``--from-plan``)
-    declare ``auth_required = False``, so osc-lib skipped credential checks;
-    here they are done the way osc-lib does them for other commands, when the
-    command really needs the cloud.
+    osc-lib sets up credentials in the shell's ``prepare_to_run_command``
+    for a command that declares ``auth_required``, before its arguments are
+    parsed.  Commands that can also work offline (``--from-snapshot``,
+    ``--from-plan``, refused names) declare ``auth_required = False``; once
+    their arguments show that the cloud is needed, the command declares it
+    and asks the shell to prepare it again: the path every other OSC
+    command takes (cloud selection, password prompt, scope check).
     """
-    cm = app.client_manager
-    if not getattr(cm, '_auth_required', True):
-        try:
-            app.cloud = app.cloud_config.get_one(
-                cloud=app.options.cloud, argparse=app.options,
-                validate=True, app_name=cm._app_name,
-                app_version=cm._app_version)
-        except Exception as e:
-            raise exceptions.CommandError(
-                'this command needs a cloud (set OS_CLOUD or the --os-* '
-                'options; offline commands take --from-snapshot/--from-plan):'
-                ' %s' % e)
-        cm._cli_options = app.cloud
-        cm._auth_required = True
-    try:
-        cm.setup_auth()
-    except exceptions.CommandError:
-        raise
-    except Exception as e:
-        raise exceptions.CommandError('cannot authenticate: %s' % e)
     concurrency = getattr(parsed_args, 'concurrency',
                           client.DEFAULT_CONCURRENCY)
     if concurrency < 1:
@@ -167,5 +192,17 @@ def connect(app, parsed_args=None):
     timeout = getattr(parsed_args, 'timeout', client.DEFAULT_TIMEOUT)
     if timeout is not None and timeout <= 0:
         raise exceptions.CommandError('--timeout must be positive')
+    app = command.app
+    if not command.auth_required:
+        command.auth_required = True
+        try:
+            app.prepare_to_run_command(command)
+        except ks_exceptions.http.Unauthorized as e:
+            raise exceptions.CommandError('cannot authenticate: %s' % e)
+        except Exception as e:
+            raise exceptions.CommandError(
+                'this command needs a cloud (set OS_CLOUD or the --os-* '
+                'options; offline commands take --from-snapshot/--from-plan):'
+                ' %s' % e)
     return client.CloudClient.from_client_manager(
-        cm, concurrency=concurrency, timeout=timeout)
+        app.client_manager, concurrency=concurrency, timeout=timeout)

@@ -142,7 +142,7 @@ class CreateFlavor(resource_class.ApplyLister):
                         name, alias.specs[0].placement_resource_class())
         except (apply_flavors.SpecError, nova_errors.NovaConfigError) as e:
             raise exceptions.CommandError(str(e))
-        cloud = base.connect(self.app, parsed_args)
+        cloud = base.connect(self, parsed_args)
         try:
             if from_plan:
                 # Providers gone as well as source flavors (the apply

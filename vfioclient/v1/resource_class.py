@@ -67,7 +67,7 @@ class CreateResourceClass(ApplyLister):
                 'give resource class names or --from-plan FILE')
         items = apply_rc.check_names(requested)
         if any(i.problem is None for i in items):
-            cloud = base.connect(self.app, parsed_args)
+            cloud = base.connect(self, parsed_args)
             if plan is not None:
                 try:
                     planfile.check_drift(cloud, plan)

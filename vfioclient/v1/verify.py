@@ -104,7 +104,7 @@ class Verify(base.FindingsLister):
             except nova_errors.NovaConfigError as e:
                 raise exceptions.CommandError('--alias: %s' % e)
             targets = None
-        cloud = base.connect(self.app, parsed_args)
+        cloud = base.connect(self, parsed_args)
         found = []
         rows = []
         if targets is None:
