@@ -132,15 +132,20 @@ def add_snapshot_arguments(parser):
 
 
 class Audit(base.FindingsLister):
-    """Audit the legacy vGPU and PCI-in-Placement estate
+    """Audit the legacy vGPU and PCI-in-Placement estate.
 
     Reads Placement and Nova (never writes) and reports findings with stable
-    codes (see the findings reference). Exit 0 when no finding is an error,
-    2 when one is (or a warning, with --fail-on warning), 1 when the audit
-    could not run.
+    codes (see the findings reference); --summary shows one row per host
+    instead. The exit code depends on the findings, in both views: 0 when
+    no finding is an error, 2 when one is (or a warning, with --fail-on
+    warning), 1 when the audit could not run.
     """
 
     auth_required = False  # --from-snapshot works offline
+    summary_help = ('Show one row per host (GPUs, legacy vGPUs total/used, '
+                    'VFs total/used by resource class, servers to move) '
+                    'instead of the findings; the exit code still reflects '
+                    'the findings.')
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -151,16 +156,7 @@ class Audit(base.FindingsLister):
             help='A host\'s nova.conf, checked with the "config check" rules '
                  'and used to map flavor aliases to resource classes (may be '
                  'repeated). Give controllers\' files for [pci] alias.')
-        parser.add_argument(
-            '--summary', action='store_true',
-            help='Show one row per host (GPUs, legacy vGPUs total/used, VFs '
-                 'total/used by resource class, servers to move) instead of '
-                 'findings.')
         return parser
-
-    def take_action(self, parsed_args):
-        self._summary = parsed_args.summary
-        return super().take_action(parsed_args)
 
     def find(self, parsed_args):
         # Argument errors first, before any request.
@@ -168,21 +164,20 @@ class Audit(base.FindingsLister):
         reports = load_host_reports(parsed_args.host_report)
         snapshot = collect_or_load(self, parsed_args)
         self._snapshot, self._reports = snapshot, reports
-        if self._summary:
-            return []
         aliases, extra = conf_findings(confs, reports)
         return audit_rules.audit(snapshot, reports, aliases=aliases,
                                  extra_findings=extra)
 
-    def produce_output(self, parsed_args, column_names, data):
-        if not self._summary:
-            return super().produce_output(parsed_args, column_names, data)
+    def summary(self, parsed_args):
         rows = [tuple(_summary_value(row[c]) for c in
                       audit_rules.SUMMARY_COLUMNS)
                 for row in audit_rules.summary(self._snapshot,
                                                self._reports)]
-        return super().produce_output(parsed_args,
-                                      audit_rules.SUMMARY_COLUMNS, rows)
+        return audit_rules.SUMMARY_COLUMNS, rows
+
+    def nothing_found(self, parsed_args):
+        return 'audited %d resource providers, %d allocations' % (
+            len(self._snapshot.providers), len(self._snapshot.allocations))
 
 
 def _summary_value(value):

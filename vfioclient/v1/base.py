@@ -45,10 +45,19 @@ class FindingsLister(command.Lister):
     """A Lister of findings whose exit code reflects their severity.
 
     Subclasses implement :meth:`find` and return an iterable of
-    :class:`vfioclient.rules.findings.Finding`.  Exit 0 without errors, 2 with
-    at least one error (or warning with ``--fail-on warning``), 1 when the
+    :class:`vfioclient.rules.findings.Finding`, and :meth:`nothing_found`,
+    the line printed on stderr when there is none.  The exit code depends
+    on the findings only, never on the view: 0 without errors, 2 with at
+    least one error (or warning with ``--fail-on warning``), 1 when the
     command itself failed (cliff's usual path for exceptions).
+
+    A subclass that also has a summary view sets :attr:`summary_help` and
+    implements :meth:`summary`; ``--summary`` then shows its rows instead
+    of the findings (the findings are still found and decide the exit
+    code).
     """
+
+    summary_help = None
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -59,15 +68,39 @@ class FindingsLister(command.Lister):
             help='Lowest finding severity that makes the command exit 2 '
                  '(default: error).',
         )
+        if self.summary_help:
+            parser.add_argument('--summary', action='store_true',
+                                help=self.summary_help)
         return parser
 
     def find(self, parsed_args):
         raise NotImplementedError
 
+    def summary(self, parsed_args):
+        """``(columns, rows)`` of the ``--summary`` view."""
+        raise NotImplementedError
+
+    def nothing_found(self, parsed_args):
+        """What was checked, for the line printed when nothing was found."""
+        raise NotImplementedError
+
     def take_action(self, parsed_args):
         found = findings_mod.sort_findings(self.find(parsed_args))
         self._findings = found
+        if getattr(parsed_args, 'summary', False):
+            return self.summary(parsed_args)
         return findings_mod.COLUMNS, [f.row() for f in found]
+
+    def produce_output(self, parsed_args, column_names, data):
+        if (self._findings or getattr(parsed_args, 'summary', False)
+                or parsed_args.formatter != 'table'
+                or parsed_args.print_empty):
+            return super().produce_output(parsed_args, column_names, data)
+        # An empty table is one blank line: say what was checked instead
+        # (stderr; -f json still prints [] on stdout).
+        self.app.stderr.write('%s: no findings\n'
+                              % self.nothing_found(parsed_args))
+        return 0
 
     def run(self, parsed_args):
         self._findings = None

@@ -168,7 +168,8 @@ class TestFlavorCreate(sandbox.SandboxTestCase):
         self.assertEqual({'exists'}, {x['action'] for x in rows.values()})
 
     def test_verify_flavor_from_nova(self):
-        r = self.osc('vfio', 'verify', '--flavor', 'vf.a40-2q', '--alias',
+        r = self.osc('vfio', 'verify', '--summary', '--flavor', 'vf.a40-2q',
+                     '--alias',
                      json.dumps({'name': ALIAS, 'resource_class': RC,
                                  'device_type': 'type-VF'}), ok=(0, 2))
         row = r.json[0]
@@ -177,5 +178,5 @@ class TestFlavorCreate(sandbox.SandboxTestCase):
         self.assertEqual(2, row['hosts'])
         self.assertEqual(10, row['capacity'])
         missing = self.osc('vfio', 'verify', '--flavor', 'no.such',
-                           '--findings', ok=(2,))
+                           ok=(2,))
         self.assertEqual(['VFIO-V104'], [f['code'] for f in missing.json])
