@@ -192,7 +192,7 @@ def parse_nova_conf_args(values):
         host, sep, path = value.partition('=')
         if not sep or not host or not path:
             raise exceptions.CommandError(
-                '--nova-conf takes HOST=FILE, got %r' % value)
+                '--nova-conf takes <host>=<file>, got %r' % value)
         confs.append((host, path))
     return confs
 

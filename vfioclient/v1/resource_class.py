@@ -49,7 +49,7 @@ class CreateResourceClass(ApplyLister):
         parser.add_argument(
             '--from-plan', metavar='<file>',
             help='Create every resource class a plan ("openstack vfio plan '
-                 '--output FILE") lists.')
+                 '--output <file>") lists.')
         parser.add_argument(
             '--dry-run', action='store_true',
             help='Show what would be created; write nothing.')
@@ -64,7 +64,7 @@ class CreateResourceClass(ApplyLister):
             requested += list(plan.resource_classes)
         if not requested:
             raise exceptions.CommandError(
-                'give resource class names or --from-plan FILE')
+                'give resource class names or --from-plan <file>')
         items = apply_rc.check_names(requested)
         if any(i.problem is None for i in items):
             cloud = base.connect(self, parsed_args)
