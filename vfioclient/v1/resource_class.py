@@ -29,7 +29,7 @@ class ApplyLister(command.Lister):
 
 
 class CreateResourceClass(ApplyLister):
-    """Create the custom resource classes VF flavors need
+    """Create the custom resource classes VF flavors need.
 
     Each name is normalised exactly as Nova does it (so "a40-2q" becomes
     CUSTOM_A40_2Q) and the final name is printed. Standard classes (VGPU,
