@@ -207,7 +207,7 @@ def add_cloud_arguments(parser):
     return parser
 
 
-def connect(command, parsed_args=None):
+def connect(cmd, parsed_args=None):
     """A :class:`vfioclient.client.CloudClient` for the selected cloud.
 
     osc-lib sets up credentials in the shell's ``prepare_to_run_command``
@@ -225,11 +225,11 @@ def connect(command, parsed_args=None):
     timeout = getattr(parsed_args, 'timeout', client.DEFAULT_TIMEOUT)
     if timeout is not None and timeout <= 0:
         raise exceptions.CommandError('--timeout must be positive')
-    app = command.app
-    if not command.auth_required:
-        command.auth_required = True
+    app = cmd.app
+    if not cmd.auth_required:
+        cmd.auth_required = True
         try:
-            app.prepare_to_run_command(command)
+            app.prepare_to_run_command(cmd)
         except ks_exceptions.http.Unauthorized as e:
             raise exceptions.CommandError('cannot authenticate: %s' % e)
         except Exception as e:
