@@ -144,17 +144,6 @@ def vgpu_type_names(type_name):
         raise SpecError('--vgpu-type %r: %s' % (type_name, e))
 
 
-def parse_properties(values):
-    """``KEY=VALUE`` strings -> dict (``--property``)."""
-    result = {}
-    for value in values or ():
-        key, sep, val = value.partition('=')
-        if not sep or not key:
-            raise SpecError('--property takes KEY=VALUE, got %r' % value)
-        result[key] = val
-    return result
-
-
 def adhoc_spec(name, vcpus, ram, disk=0, resource_class=None,
                vgpu_type=None, alias=None, count=1, properties=None,
                is_public=True, projects=(), description=None,

@@ -1,12 +1,14 @@
 """``vfio-sandbox``: a real mini-cloud with a legacy vGPU estate.
 
-    vfio-sandbox up [--state-dir DIR] [--base-port N]
+    vfio-sandbox up [--base-port <port>] [--placement-workers <n>]
     vfio-sandbox status [--json]
-    vfio-sandbox seed --estate {small,legacy,converted,large} [--hosts N]
+    vfio-sandbox seed --estate {small,legacy,converted,large} [--hosts <n>]
     vfio-sandbox env                # export lines for the openstack CLI
-    vfio-sandbox estate NAME        # the estate's expected contents (JSON)
+    vfio-sandbox estate <name>      # the estate's expected contents (JSON)
     vfio-sandbox down
     vfio-sandbox reset              # down + delete the state dir
+
+Every subcommand takes ``--state-dir <dir>``, before or after its name.
 
 Keystone, Placement and the Nova API (the real services, on SQLite) and a
 Neutron stub, each one process bound to 127.0.0.1 on a free port.  The
@@ -478,38 +480,50 @@ def _positive(text):
     return value
 
 
+STATE_DIR_HELP = ('state directory (default: $VFIO_SANDBOX_STATE_DIR or '
+                  '~/.cache/vfio-sandbox)')
+
+
 def build_parser():
     p = argparse.ArgumentParser(
         prog='vfio-sandbox',
         description='A real Keystone + Placement + Nova API on 127.0.0.1 '
                     'with a seeded legacy vGPU estate.')
-    p.add_argument('--state-dir', default=None,
-                   help='state directory (default: $VFIO_SANDBOX_STATE_DIR'
-                        ' or ~/.cache/vfio-sandbox)')
+    p.add_argument('--state-dir', metavar='<dir>', default=None,
+                   help=STATE_DIR_HELP)
+    # The same option after the subcommand name; it wins over the one
+    # before (see main).
+    after = argparse.ArgumentParser(add_help=False)
+    after.add_argument('--state-dir', metavar='<dir>', dest='sub_state_dir',
+                       default=None, help=STATE_DIR_HELP)
     sub = p.add_subparsers(dest='command', required=True)
-    up = sub.add_parser('up', help='start the services')
-    up.add_argument('--state-dir', dest='sub_state_dir', default=None)
+
+    def add(name, text):
+        return sub.add_parser(name, help=text, parents=[after])
+
+    up = add('up', 'start the services')
     up.add_argument('--placement-workers', type=_positive, default=None,
-                    metavar='N',
+                    metavar='<n>',
                     help='Placement worker processes (default 1, or what '
                          'the last `up` of this state dir asked for); '
                          'uWSGI or mod_wsgi deployments run several')
-    up.add_argument('--base-port', type=int, default=None,
-                    help='use ports N..N+3 instead of free ones')
-    st = sub.add_parser('status', help='show each service')
+    up.add_argument('--base-port', type=int, default=None, metavar='<port>',
+                    help='use ports <port>..<port>+3 instead of free ones')
+    st = add('status', 'show each service')
     st.add_argument('--json', action='store_true')
-    sub.add_parser('down', help='stop every process of the sandbox')
-    sub.add_parser('reset', help='down, then delete the state dir')
-    sub.add_parser('env', help='print export lines for the openstack CLI')
-    sd = sub.add_parser('seed', help='seed an estate')
+    add('down', 'stop every process of the sandbox')
+    add('reset', 'down, then delete the state dir')
+    add('env', 'print export lines for the openstack CLI')
+    sd = add('seed', 'seed an estate')
     sd.add_argument('--estate', choices=sorted(estates.ESTATES),
                     default='small')
-    sd.add_argument('--hosts', type=int, default=None,
+    sd.add_argument('--hosts', type=int, default=None, metavar='<n>',
                     help='number of hosts (large only; default 50)')
-    es = sub.add_parser('estate', help="print an estate's expected "
-                                       'contents as JSON')
-    es.add_argument('name', choices=sorted(estates.ESTATES))
-    es.add_argument('--hosts', type=int, default=None)
+    es = add('estate', "print an estate's expected contents as JSON")
+    es.add_argument('name', metavar='<name>', choices=sorted(estates.ESTATES),
+                    help='one of %s' % ', '.join(sorted(estates.ESTATES)))
+    es.add_argument('--hosts', type=int, default=None, metavar='<n>',
+                    help='number of hosts (large only; default 50)')
     return p
 
 
@@ -521,7 +535,7 @@ LOCKED = ('up', 'down', 'reset', 'seed')
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    state = (getattr(args, 'sub_state_dir', None) or args.state_dir
+    state = (args.sub_state_dir or args.state_dir
              or config.default_state_dir())
     layout = config.Layout(state)
     try:

@@ -4,15 +4,22 @@ Only ``vfioclient/v1`` knows about cliff; everything here is about shaping
 output, never about deciding anything.
 """
 
+import json
+import logging
 import sys
 
+from keystoneauth1 import exceptions as ks_exceptions
 from osc_lib.command import command
 from osc_lib import exceptions
 
 from vfioclient.cloud import client
+from vfioclient.collect import cloud as collect_cloud
+from vfioclient import fileio
 from vfioclient.model import documents
 from vfioclient.rules import findings as findings_mod
 
+
+LOG = logging.getLogger(__name__)
 
 class Progress:
     """Progress lines on stderr, only for a human watching a terminal.
@@ -43,10 +50,19 @@ class FindingsLister(command.Lister):
     """A Lister of findings whose exit code reflects their severity.
 
     Subclasses implement :meth:`find` and return an iterable of
-    :class:`vfioclient.rules.findings.Finding`.  Exit 0 without errors, 2 with
-    at least one error (or warning with ``--fail-on warning``), 1 when the
+    :class:`vfioclient.rules.findings.Finding`, and :meth:`nothing_found`,
+    the line printed on stderr when there is none.  The exit code depends
+    on the findings only, never on the view: 0 without errors, 2 with at
+    least one error (or warning with ``--fail-on warning``), 1 when the
     command itself failed (cliff's usual path for exceptions).
+
+    A subclass that also has a summary view sets :attr:`summary_help` and
+    implements :meth:`summary`; ``--summary`` then shows its rows instead
+    of the findings (the findings are still found and decide the exit
+    code).
     """
+
+    summary_help = None
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -57,15 +73,39 @@ class FindingsLister(command.Lister):
             help='Lowest finding severity that makes the command exit 2 '
                  '(default: error).',
         )
+        if self.summary_help:
+            parser.add_argument('--summary', action='store_true',
+                                help=self.summary_help)
         return parser
 
     def find(self, parsed_args):
         raise NotImplementedError
 
+    def summary(self, parsed_args):
+        """``(columns, rows)`` of the ``--summary`` view."""
+        raise NotImplementedError
+
+    def nothing_found(self, parsed_args):
+        """What was checked, for the line printed when nothing was found."""
+        raise NotImplementedError
+
     def take_action(self, parsed_args):
         found = findings_mod.sort_findings(self.find(parsed_args))
         self._findings = found
+        if getattr(parsed_args, 'summary', False):
+            return self.summary(parsed_args)
         return findings_mod.COLUMNS, [f.row() for f in found]
+
+    def produce_output(self, parsed_args, column_names, data):
+        if (self._findings or getattr(parsed_args, 'summary', False)
+                or parsed_args.formatter != 'table'
+                or parsed_args.print_empty):
+            return super().produce_output(parsed_args, column_names, data)
+        # An empty table is one blank line: say what was checked instead
+        # (stderr; -f json still prints [] on stdout).
+        self.app.stderr.write('%s: no findings\n'
+                              % self.nothing_found(parsed_args))
+        return 0
 
     def run(self, parsed_args):
         self._findings = None
@@ -73,6 +113,47 @@ class FindingsLister(command.Lister):
         if rc or self._findings is None:
             return rc
         return findings_mod.exit_code(self._findings, parsed_args.fail_on)
+
+
+class DocumentLister(command.Lister):
+    """A Lister whose document formats print a whole versioned document.
+
+    ``-f table/csv/value/yaml`` print the rows; each format named in
+    :attr:`document_formats` prints the document :meth:`document` returns
+    (a dict is printed as JSON, honouring ``--noindent``; text as is).
+    Options that select or order rows (``-c``, ``--sort-column``) mean
+    nothing for a document: they are refused before any work is done,
+    never ignored.
+    """
+
+    document_formats = ('json',)
+
+    def document(self, formatter):
+        raise NotImplementedError
+
+    def run(self, parsed_args):
+        if parsed_args.formatter in self.document_formats:
+            given = [option for option, value in (
+                ('-c/--column', parsed_args.columns),
+                ('--sort-column', getattr(parsed_args, 'sort_columns', [])))
+                if value]
+            if given:
+                raise exceptions.CommandError(
+                    '%s apply to rows; -f %s prints the whole document, not '
+                    'rows. Use -f table, csv, value or yaml with %s.'
+                    % (' and '.join(given), parsed_args.formatter,
+                       ' and '.join(given)))
+        return super().run(parsed_args)
+
+    def produce_output(self, parsed_args, column_names, data):
+        if parsed_args.formatter not in self.document_formats:
+            return super().produce_output(parsed_args, column_names, data)
+        doc = self.document(parsed_args.formatter)
+        if isinstance(doc, dict):
+            indent = None if getattr(parsed_args, 'noindent', False) else 2
+            doc = json.dumps(doc, indent=indent) + '\n'
+        self.app.stdout.write(doc)
+        return 0
 
 
 def load_document(path, kind):
@@ -107,34 +188,17 @@ def add_cloud_arguments(parser):
     return parser
 
 
-def connect(app, parsed_args=None):
+def connect(cmd, parsed_args=None):
     """A :class:`vfioclient.cloud.client.CloudClient` for the selected cloud.
 
-    Commands that can also work offline (``--from-snapshot``, ``--from-plan``)
-    declare ``auth_required = False``, so osc-lib skipped credential checks;
-    here they are done the way osc-lib does them for other commands, when the
-    command really needs the cloud.
+    osc-lib sets up credentials in the shell's ``prepare_to_run_command``
+    for a command that declares ``auth_required``, before its arguments are
+    parsed.  Commands that can also work offline (``--from-snapshot``,
+    ``--from-plan``, refused names) declare ``auth_required = False``; once
+    their arguments show that the cloud is needed, the command declares it
+    and asks the shell to prepare it again: the path every other OSC
+    command takes (cloud selection, password prompt, scope check).
     """
-    cm = app.client_manager
-    if not getattr(cm, '_auth_required', True):
-        try:
-            app.cloud = app.cloud_config.get_one(
-                cloud=app.options.cloud, argparse=app.options,
-                validate=True, app_name=cm._app_name,
-                app_version=cm._app_version)
-        except Exception as e:
-            raise exceptions.CommandError(
-                'this command needs a cloud (set OS_CLOUD or the --os-* '
-                'options; offline commands take --from-snapshot/--from-plan):'
-                ' %s' % e)
-        cm._cli_options = app.cloud
-        cm._auth_required = True
-    try:
-        cm.setup_auth()
-    except exceptions.CommandError:
-        raise
-    except Exception as e:
-        raise exceptions.CommandError('cannot authenticate: %s' % e)
     concurrency = getattr(parsed_args, 'concurrency',
                           client.DEFAULT_CONCURRENCY)
     if concurrency < 1:
@@ -142,5 +206,138 @@ def connect(app, parsed_args=None):
     timeout = getattr(parsed_args, 'timeout', client.DEFAULT_TIMEOUT)
     if timeout is not None and timeout <= 0:
         raise exceptions.CommandError('--timeout must be positive')
+    app = cmd.app
+    if not cmd.auth_required:
+        cmd.auth_required = True
+        try:
+            app.prepare_to_run_command(cmd)
+        except ks_exceptions.http.Unauthorized as e:
+            raise exceptions.CommandError('cannot authenticate: %s' % e)
+        except Exception as e:
+            raise exceptions.CommandError(
+                'this command needs a cloud (set OS_CLOUD or the --os-* '
+                'options; offline commands take --from-snapshot/--from-plan):'
+                ' %s' % e)
     return client.CloudClient.from_client_manager(
-        cm, concurrency=concurrency, timeout=timeout)
+        app.client_manager, concurrency=concurrency, timeout=timeout)
+
+
+class ApplyLister(command.Lister):
+    """A Lister of apply results: exit 1 with a summary on stderr when an
+    item was refused, conflicted or failed (the rows still show all)."""
+
+    def run(self, parsed_args):
+        self._results = None
+        rc = super().run(parsed_args)
+        if rc or not self._results:
+            return rc
+        bad = [r for r in self._results if not r.ok]
+        if bad:
+            self.app.stderr.write('%s\n' % self.summarize(self._results))
+            return 1
+        return 0
+
+    def summarize(self, results):
+        raise NotImplementedError
+
+
+# -- the estate: a snapshot from a file or read live (audit and plan) -------
+def load_snapshot(path):
+    return load_document(path, documents.SNAPSHOT)
+
+
+def load_reuse_snapshot(parsed_args):
+    """The earlier snapshot of ``--reuse-snapshot``, or None.
+
+    Conflicting options and an unreadable file are refused here, before
+    any request.
+    """
+    path = getattr(parsed_args, 'reuse_snapshot', None)
+    if not path:
+        return None
+    if parsed_args.from_snapshot:
+        raise exceptions.CommandError(
+            '--reuse-snapshot and --from-snapshot cannot be combined: '
+            '--from-snapshot reads nothing from the cloud, --reuse-snapshot '
+            'speeds up reading it')
+    if parsed_args.strategy != 'bulk':
+        raise exceptions.CommandError(
+            '--reuse-snapshot cannot be combined with --strategy %s: only '
+            'the bulk strategy reuses inventories' % parsed_args.strategy)
+    try:
+        return load_snapshot(path)
+    except exceptions.CommandError as e:
+        raise exceptions.CommandError('--reuse-snapshot: %s' % e)
+
+
+def collect_or_load(command, parsed_args):
+    """The snapshot: from ``--from-snapshot`` or read live from the cloud
+    (reusing the inventories ``--reuse-snapshot`` still gives)."""
+    earlier = load_reuse_snapshot(parsed_args)
+    if parsed_args.from_snapshot:
+        return load_snapshot(parsed_args.from_snapshot)
+    cloud = connect(command, parsed_args)
+    progress = Progress(command.app)
+    collector = collect_cloud.Collector(
+        cloud, strategy=parsed_args.strategy, progress=progress,
+        aggregates=getattr(parsed_args, 'aggregates', False), reuse=earlier)
+    try:
+        snapshot = collector.collect()
+    finally:
+        progress.done()
+    if earlier is not None:
+        message = 'Reused %d of %d inventories from %s' % (
+            collector.inventories_reused, collector.inventory_children,
+            parsed_args.reuse_snapshot)
+        LOG.info(message)
+        # Shown by the console log handler from -v on; at the default level
+        # a person at a terminal still sees it (next to the progress).
+        verbose = getattr(getattr(command.app, 'options', None),
+                          'verbose_level', 1)
+        if progress.enabled and verbose < 2:
+            command.app.stderr.write(message + '\n')
+    LOG.debug('audit used %d requests: %s', cloud.stats.total,
+              cloud.stats.as_dict())
+    if parsed_args.save_snapshot:
+        fileio.write_private_file(parsed_args.save_snapshot,
+                                  snapshot.to_json())
+    return snapshot
+
+
+def add_snapshot_arguments(parser):
+    parser.add_argument(
+        '--from-snapshot', metavar='<file>',
+        help='Read the estate from a snapshot written by --save-snapshot '
+             'instead of the cloud (no credentials needed).')
+    parser.add_argument(
+        '--save-snapshot', metavar='<file>',
+        help='Write everything collected (versioned JSON, mode 0600) so the '
+             'audit can be repeated offline or attached to a support case.')
+    parser.add_argument(
+        '--reuse-snapshot', metavar='<file>',
+        help='Read the cloud, but take the inventories of child providers '
+             'from this earlier snapshot (--save-snapshot) where Placement '
+             'shows the same provider generation, name and parent: '
+             'Placement changes the generation on every inventory and trait '
+             'write. Allocations, traits and everything else are always '
+             're-read. Not with --from-snapshot or --strategy per-provider. '
+             'Caveat: a provider deleted and re-created under the same uuid '
+             'that reached the same generation again, or custom resource '
+             'classes swapping names (microversions 1.2-1.6), would not be '
+             'noticed.')
+    parser.add_argument(
+        '--host-report', metavar='<file>', action='append', default=[],
+        help='Host facts from "openstack vfio host report -f json" (may be '
+             'repeated, one per host).')
+    parser.add_argument(
+        '--strategy', choices=('bulk', 'per-provider'), default='bulk',
+        help='How to read Placement: "bulk" (default) uses filtered lists '
+             'and reads per provider only what matters; "per-provider" '
+             'reads everything for every provider (slow; for comparison).')
+    parser.add_argument(
+        '--aggregates', action='store_true',
+        help='Also read the aggregates of vGPU/PCI providers and of their '
+             'compute nodes into the snapshot (one request per provider: '
+             'Placement has no bulk read for them).')
+    add_cloud_arguments(parser)
+    return parser

@@ -23,7 +23,7 @@ SHOW_COLUMNS = ('kind', 'entry', 'vendor_id', 'product_id', 'address',
 
 def _add_conf_argument(parser):
     parser.add_argument(
-        'nova_conf', metavar='NOVA_CONF', nargs='+',
+        'nova_conf', metavar='<nova-conf>', nargs='+',
         help='nova.conf file(s), combined in order like nova-compute '
              '--config-file A --config-file B.')
 
@@ -60,18 +60,24 @@ or above --fail-on, 1 the command failed (missing or non-INI file).
         parser = super().get_parser(prog_name)
         parser.epilog = self._epilog
         parser.add_argument(
-            '--host-report', metavar='FILE',
+            '--host-report', metavar='<file>',
             help='JSON from "openstack vfio host report -f json": also '
                  'check entries against the real devices.')
         _add_conf_argument(parser)
         return parser
 
     def find(self, parsed_args):
-        snapshot = _read(parsed_args.nova_conf)
+        snapshot = self._snapshot = _read(parsed_args.nova_conf)
         report = None
         if parsed_args.host_report:
             report = base.load_host_reports([parsed_args.host_report])[0]
         return lint.lint(snapshot, report)
+
+    def nothing_found(self, parsed_args):
+        return 'checked %s (%d device_spec, %d alias entries)' % (
+            ', '.join(parsed_args.nova_conf),
+            len(lint.parse_spec_items(self._snapshot)),
+            len(lint.parse_alias_items(self._snapshot)))
 
 
 def _traits(raw):

@@ -1,6 +1,11 @@
 """``openstack vfio flavor create``."""
 
+import dataclasses
+
+from openstack import exceptions as sdk_exceptions
 from osc_lib.cli import format_columns
+from osc_lib.cli import identity
+from osc_lib.cli import parseractions
 from osc_lib import exceptions
 
 from vfioclient.apply import flavors as apply_flavors
@@ -8,22 +13,22 @@ from vfioclient.apply import planfile
 from vfioclient.nova import errors as nova_errors
 from vfioclient.nova import flavor_request
 from vfioclient.v1 import base
-from vfioclient.v1 import resource_class
 
 
-class CreateFlavor(resource_class.ApplyLister):
-    """Create VF flavors that request vGPU VFs through a PCI alias
+class CreateFlavor(base.ApplyLister):
+    """Create VF flavors that request vGPU VFs through a PCI alias.
 
-    Ad hoc (NAME with --vcpus/--ram and --resource-class or --vgpu-type) or
-    every flavor of a plan (--from-plan). Sets pci_passthrough:alias (checked
-    as Nova's API does) and shows the [pci] alias line for controllers and
-    computes and a device_spec hint. Conflicts with Placement (class not
-    provided anywhere, provided by legacy vGPU providers or other devices,
-    alias name used for another class) are reported before anything is
-    written. An existing flavor with the same definition is "exists"; one
-    with another definition is a "conflict" and is never changed
-    (--update-extra-specs may update its extra specs only). Exit 1 when a
-    flavor conflicted or failed; running again finishes the rest.
+    Ad hoc (<flavor-name> with --vcpus/--ram and --resource-class or
+    --vgpu-type) or every flavor of a plan (--from-plan). Sets
+    pci_passthrough:alias (checked as Nova's API does) and shows the [pci]
+    alias line for controllers and computes and a device_spec hint.
+    Conflicts with Placement (class not provided anywhere, provided by
+    legacy vGPU providers or other devices, alias name used for another
+    class) are reported before anything is written. An existing flavor with
+    the same definition is "exists"; one with another definition is a
+    "conflict" and is never changed (--update-extra-specs may update its
+    extra specs only). Exit 1 when a flavor conflicted or failed; running
+    again finishes the rest.
     """
 
     auth_required = False  # argument errors are reported without a cloud
@@ -36,7 +41,7 @@ class CreateFlavor(resource_class.ApplyLister):
         parser.add_argument(
             '--from-plan', metavar='<file>',
             help='Create every flavor a plan lists ("openstack vfio plan '
-                 '--output FILE").')
+                 '--output <file>").')
         parser.add_argument('--vcpus', metavar='<vcpus>', type=int,
                             help='Number of vCPUs')
         parser.add_argument('--ram', metavar='<size-mb>', type=int,
@@ -71,9 +76,10 @@ class CreateFlavor(resource_class.ApplyLister):
             '--product-id', metavar='<hex4>',
             help='VF product ID to put in the alias (optional).')
         parser.add_argument(
-            '--property', metavar='<key=value>', action='append',
-            default=[], help='Extra spec to set (repeat option to set '
-                             'multiple properties)')
+            '--property', metavar='<key=value>',
+            action=parseractions.KeyValueAction,
+            help='Extra spec to set (repeat option to set multiple '
+                 'properties)')
         public = parser.add_mutually_exclusive_group()
         public.add_argument('--public', dest='public', action='store_true',
                             default=True,
@@ -83,10 +89,14 @@ class CreateFlavor(resource_class.ApplyLister):
                             action='store_false',
                             help='Flavor is not available to other projects')
         parser.add_argument(
-            '--project', metavar='<project-id>', action='append',
+            '--project', metavar='<project>', action='append',
             default=[],
-            help='Allow <project-id> to access a private flavor (repeat '
-                 'option for several projects)')
+            help='Allow <project> to access a private flavor (name or ID; '
+                 'repeat option for several projects)')
+        parser.add_argument(
+            '--project-domain', metavar='<project-domain>',
+            help='Domain the projects belong to (name or ID). This can be '
+                 'used in case collisions between project names exist.')
         parser.add_argument('--description', metavar='<description>',
                             help='Description for the flavor')
         parser.add_argument(
@@ -108,11 +118,12 @@ class CreateFlavor(resource_class.ApplyLister):
             adhoc = [n for n in ('name', 'vcpus', 'ram', 'resource_class',
                                  'vgpu_type', 'alias', 'description')
                      if getattr(args, n) is not None]
-            if adhoc or args.property or args.project:
+            adhoc += [n for n in ('property', 'project', 'project_domain')
+                      if getattr(args, n)]
+            if adhoc:
                 raise exceptions.CommandError(
                     '--from-plan cannot be combined with ad hoc flavor '
-                    'options (%s)' % ', '.join(
-                        adhoc + (['property'] if args.property else [])))
+                    'options (%s)' % ', '.join(adhoc))
             plan = planfile.load_plan(args.from_plan)
             self._plan = plan
             known = {a.name: a.resource_class for a in plan.aliases}
@@ -120,12 +131,14 @@ class CreateFlavor(resource_class.ApplyLister):
         if not args.name:
             raise exceptions.CommandError(
                 'give a flavor name (with --vcpus, --ram and --resource-class'
-                ' or --vgpu-type) or --from-plan FILE')
+                ' or --vgpu-type) or --from-plan <file>')
+        if args.project_domain and not args.project:
+            raise exceptions.CommandError('--project-domain needs --project')
         spec = apply_flavors.adhoc_spec(
             args.name, args.vcpus, args.ram, disk=args.disk,
             resource_class=args.resource_class, vgpu_type=args.vgpu_type,
             alias=args.alias, count=args.count,
-            properties=apply_flavors.parse_properties(args.property),
+            properties=args.property,
             is_public=args.public, projects=args.project,
             description=args.description, vendor_id=args.vendor_id,
             product_id=args.product_id, ephemeral=args.ephemeral,
@@ -142,7 +155,11 @@ class CreateFlavor(resource_class.ApplyLister):
                         name, alias.specs[0].placement_resource_class())
         except (apply_flavors.SpecError, nova_errors.NovaConfigError) as e:
             raise exceptions.CommandError(str(e))
-        cloud = base.connect(self.app, parsed_args)
+        cloud = base.connect(self, parsed_args)
+        if parsed_args.project:
+            specs = [dataclasses.replace(
+                spec, projects=self._project_ids(parsed_args))
+                for spec in specs]
         try:
             if from_plan:
                 # Providers gone as well as source flavors (the apply
@@ -163,6 +180,16 @@ class CreateFlavor(resource_class.ApplyLister):
                 format_columns.DictColumn(r.extra_specs)
             rows.append(tuple(row))
         return apply_flavors.COLUMNS, rows
+
+    def _project_ids(self, parsed_args):
+        """IDs of the --project names or IDs, looked up as OSC does."""
+        conn = self.app.client_manager.sdk_connection
+        try:
+            return tuple(identity.find_project(
+                conn, project, parsed_args.project_domain).id
+                for project in parsed_args.project)
+        except sdk_exceptions.SDKException as e:
+            raise exceptions.CommandError('--project: %s' % e)
 
     def summarize(self, results):
         return 'flavor create: %s' % apply_flavors.summary(results)

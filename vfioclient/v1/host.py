@@ -18,8 +18,8 @@ from vfioclient.nvidia import vgpu_types
 from vfioclient.render import bootscript
 from vfioclient.v1 import base
 
-REPORT_COLUMNS = ('GPU', 'Model', 'Mode', 'VFs', 'Types in use',
-                  'Types offered')
+REPORT_COLUMNS = ('gpu', 'model', 'mode', 'vfs', 'types_in_use',
+                  'types_offered')
 
 
 def _type_label(type_id, name):
@@ -35,12 +35,14 @@ def gpu_row(gpu):
     return (gpu.address, gpu.model, gpu.mode, gpu.vf_count, in_use, offered)
 
 
-class ReportHost(command.Lister):
+class ReportHost(base.DocumentLister):
     """Show what this host's NVIDIA GPUs are set up for (reads sysfs).
 
-    The table has one row per physical GPU.  ``-f json`` prints the whole
-    versioned host report document, which ``config check --host-report``,
-    ``audit --host-report`` and ``plan`` read.
+    Document: -f json prints the whole versioned host report, which
+    ``config check --host-report``, ``audit --host-report`` and ``plan``
+    read (--output also writes it to a file). Rows: -f table, csv, value
+    and yaml print one row per physical GPU (-c and --sort-column apply to
+    rows only).
     """
 
     auth_required = False
@@ -48,13 +50,17 @@ class ReportHost(command.Lister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(
-            '--sysfs-root', metavar='DIR', default='/',
-            help='Read sysfs below DIR instead of / (a copy or a fake tree '
+            '--sysfs-root', metavar='<dir>', default='/',
+            help='Read sysfs below <dir> instead of / (a copy or a fake tree '
                  'of a host).')
         parser.add_argument(
-            '--hostname', metavar='NAME',
+            '--hostname', metavar='<name>',
             help='Host name recorded in the report (default: this '
                  'machine\'s name).  Use the name nova-compute reports.')
+        parser.add_argument(
+            '--output', metavar='<file>',
+            help='Also write the host report document (JSON) to <file> '
+                 '(mode 0600).')
         return parser
 
     def take_action(self, parsed_args):
@@ -64,15 +70,24 @@ class ReportHost(command.Lister):
                                           % root)
         self._report = sysfs.collect_host_report(
             root, hostname=parsed_args.hostname)
+        if parsed_args.output:
+            try:
+                fileio.write_private_file(
+                    parsed_args.output,
+                    json.dumps(self._report.to_json(), indent=2) + '\n')
+            except OSError as e:
+                raise exceptions.CommandError(
+                    'cannot write %s: %s' % (parsed_args.output, e))
         return REPORT_COLUMNS, [gpu_row(g) for g in self._report.gpus]
 
+    def document(self, formatter):
+        return self._report.to_json()
+
     def produce_output(self, parsed_args, column_names, data):
-        # The document is the contract of -f json, not cliff's list of rows.
-        if parsed_args.formatter == 'json':
-            self.app.stdout.write(
-                json.dumps(self._report.to_json(), indent=2) + '\n')
-            return 0
         result = super().produce_output(parsed_args, column_names, data)
+        if parsed_args.formatter in self.document_formats:
+            # The document carries the warnings itself.
+            return result
         for warning in self._report.warnings:
             self.app.stderr.write('warning: %s: %s\n'
                                   % (warning.path, warning.message))
@@ -113,19 +128,19 @@ class ScriptHost(command.Command):
             'KeepLinesHelpFormatter', (parser.formatter_class,),
             {'_fill_text': argparse.RawDescriptionHelpFormatter._fill_text})
         parser.add_argument(
-            '--vgpu-type', metavar='TYPE', required=True,
+            '--vgpu-type', metavar='<type>', required=True,
             help='vGPU type to set: a type id (e.g. 1148 or nvidia-1148) '
                  'or a profile name (e.g. "NVIDIA L40S-2Q"; "L40S-2Q" '
                  'also matches).')
         parser.add_argument(
-            '--gpu', metavar='ADDR', action='append', default=[],
+            '--gpu', metavar='<address>', action='append', default=[],
             help='PCI address of a physical GPU (PF) to set up; repeat for '
                  'several.  Default: at boot, every NVIDIA GPU on the '
                  'nvidia driver with SR-IOV and without legacy mdev types '
                  '(pre-Ampere boards are skipped).')
         parser.add_argument(
-            '--vfs', metavar='N', type=int,
-            help='Number of VFs per GPU to set up (the first N).  Default: '
+            '--vfs', metavar='<n>', type=int,
+            help='Number of VFs per GPU to set up (the first <n>).  Default: '
                  'the VFs that exist at boot, or all (sriov_totalvfs) when '
                  'the script enables them.  Keep it at or below the '
                  'type\'s max_instance.')
@@ -135,28 +150,28 @@ class ScriptHost(command.Command):
             help='shell: the boot script (default); systemd: the unit '
                  'that runs it before nova-compute.')
         parser.add_argument(
-            '--script-path', metavar='PATH',
+            '--script-path', metavar='<path>',
             default=bootscript.DEFAULT_SCRIPT_PATH,
             help='Where the unit expects the script (default %s).'
                  % bootscript.DEFAULT_SCRIPT_PATH)
         parser.add_argument(
-            '--host-report', metavar='FILE',
+            '--host-report', metavar='<file>',
             help='A "host report -f json" document of the target host: '
                  'resolves a profile name to its id now and checks the '
                  '--gpu addresses.')
         parser.add_argument(
-            '--wait', metavar='SECONDS', type=int,
+            '--wait', metavar='<seconds>', type=int,
             default=bootscript.DEFAULT_WAIT_SECONDS,
             help='How long the script waits for VFs to appear (default '
                  '%d).' % bootscript.DEFAULT_WAIT_SECONDS)
         output = parser.add_mutually_exclusive_group()
         output.add_argument(
-            '--output', metavar='FILE',
-            help='Write to FILE (script mode 0700, unit 0644) instead of '
+            '--output', metavar='<file>',
+            help='Write to <file> (script mode 0700, unit 0644) instead of '
                  'stdout.')
         output.add_argument(
-            '--output-dir', metavar='DIR',
-            help='Write both %s and %s into DIR.'
+            '--output-dir', metavar='<dir>',
+            help='Write both %s and %s into <dir>.'
                  % (bootscript.SCRIPT_NAME, bootscript.UNIT_NAME))
         return parser
 

@@ -1,15 +1,12 @@
 """``openstack vfio plan``: the upgrade path as a plan file and a runbook."""
 
 from cliff.formatters import base as cliff_formatters
-from osc_lib.command import command
 from osc_lib import exceptions
-import stevedore
 import tabulate
 
 from vfioclient import fileio
 from vfioclient.render import runbook
 from vfioclient.rules import plan as plan_rules
-from vfioclient.v1 import audit as audit_cmd
 from vfioclient.v1 import base
 
 SUMMARY_COLUMNS = ('step', 'host', 'kind', 'vf_types', 'vfs',
@@ -17,10 +14,11 @@ SUMMARY_COLUMNS = ('step', 'host', 'kind', 'vf_types', 'vfs',
 
 
 class MarkdownFormatter(cliff_formatters.ListFormatter):
-    """``-f markdown``: a GitHub-flavoured Markdown table of any list.
+    """``-f markdown``: a GitHub-flavoured Markdown table of rows.
 
-    ``vfio plan`` does not use it for its own output: with ``-f markdown``
-    it prints the runbook (see :meth:`Plan.produce_output`).
+    Registered only in :attr:`Plan.formatter_namespace` (see pyproject's
+    entry points), so other commands do not get it.  ``vfio plan`` prints
+    its runbook with ``-f markdown`` (see :attr:`Plan.document_formats`).
     """
 
     def add_argument_group(self, parser):
@@ -32,47 +30,35 @@ class MarkdownFormatter(cliff_formatters.ListFormatter):
             tablefmt='github', disable_numparse=True) + '\n')
 
 
-class Plan(command.Lister):
-    """Plan the move from legacy mdev vGPUs to variant-driver VFs
+class Plan(base.DocumentLister):
+    """Plan the move from legacy mdev vGPUs to variant-driver VFs.
 
     Reads the estate (live, or --from-snapshot) and host reports, and
     decides per GPU the VF vGPU type, resource class, alias, nova.conf
     lines, boot script, new flavors, capacity and the order in which hosts
-    can be drained and converted. -f json prints the versioned plan
-    document the apply commands read (--from-plan); -f markdown prints the
-    operator runbook; table/value/yaml print one row per host.
+    can be drained and converted. Documents: -f json prints the versioned
+    plan document the apply commands read (--from-plan); -f markdown prints
+    the operator runbook. Rows: -f table, csv, value and yaml print one row
+    per host (-c and --sort-column apply to rows only).
     """
 
     auth_required = False  # --from-snapshot works offline
-
-    def _load_formatter_plugins(self):
-        # cliff takes the -f choices from the formatter entry points of its
-        # namespace (cliff.formatter.list).  Registering "markdown" there
-        # would add it to every list command of every client, so this
-        # command adds it to its own manager only.  make_test_instance is
-        # stevedore's public constructor from ready Extension objects; it
-        # does no entry-point scanning (the namespace's plugins were loaded
-        # just above by the normal path).
-        manager = super()._load_formatter_plugins()
-        if 'markdown' in manager.names():
-            return manager
-        formatter = MarkdownFormatter()
-        extensions = list(manager.extensions) + [stevedore.extension.Extension(
-            'markdown', None, MarkdownFormatter, formatter)]
-        return stevedore.ExtensionManager.make_test_instance(
-            extensions, namespace=self.formatter_namespace)
+    # cliff's list formatters plus markdown, declared in pyproject.toml:
+    # cliff loads a command's -f choices from its formatter namespace.
+    formatter_namespace = 'vfioclient.formatter.plan'
+    document_formats = ('json', 'markdown')
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        audit_cmd.add_snapshot_arguments(parser)
+        base.add_snapshot_arguments(parser)
         parser.add_argument(
             '--map', metavar='<old_type=new_type>', action='append',
             default=[],
-            help='Use NEW_TYPE (id, nvidia-NNN or profile name) as the VF '
-                 'type for legacy type OLD_TYPE (nvidia-NNN or profile '
-                 'name); OLD_TYPE may also be a legacy resource class '
+            help='Use <new_type> (id, nvidia-NNN or profile name) as the VF '
+                 'type for legacy type <old_type> (nvidia-NNN or profile '
+                 'name); <old_type> may also be a legacy resource class '
                  '(VGPU or a custom mdev class) for GPUs whose type is '
-                 'not known otherwise. May be repeated.')
+                 'not known otherwise (repeat option for several types).')
         parser.add_argument(
             '--resource-class-template', metavar='<template>',
             default=plan_rules.DEFAULT_RESOURCE_CLASS_TEMPLATE,
@@ -92,16 +78,19 @@ class Plan(command.Lister):
                  % (plan_rules.DEFAULT_FLAVOR_NAME_TEMPLATE,
                     _placeholders(plan_rules.FLAVOR_PLACEHOLDERS)))
         parser.add_argument(
-            '--hosts', metavar='<host>', nargs='+', default=[],
-            help='Plan only these compute hosts (service host or hypervisor '
-                 'hostname); the others keep their legacy vGPUs and can '
-                 'still take drained servers.')
+            '--host', metavar='<host>', dest='hosts', action='append',
+            default=[],
+            help='Plan only this compute host (service host or hypervisor '
+                 'hostname; repeat option for several hosts); the others '
+                 'keep their legacy vGPUs and can still take drained '
+                 'servers.')
         parser.add_argument(
             '--output', metavar='<file>',
-            help='Also write the JSON plan to this file (mode 0600).')
+            help='Also write the plan document (JSON) to <file> (mode '
+                 '0600).')
         parser.add_argument(
             '--runbook', metavar='<file>',
-            help='Also write the Markdown runbook to this file (mode 0600).')
+            help='Also write the Markdown runbook to <file> (mode 0600).')
         return parser
 
     def take_action(self, parsed_args):
@@ -116,7 +105,7 @@ class Plan(command.Lister):
         except ValueError as e:
             raise exceptions.CommandError(str(e))
         reports = base.load_host_reports(parsed_args.host_report)
-        snapshot = audit_cmd.collect_or_load(self, parsed_args)
+        snapshot = base.collect_or_load(self, parsed_args)
         try:
             plan = plan_rules.make_plan(snapshot, reports, options)
         except ValueError as e:
@@ -134,14 +123,10 @@ class Plan(command.Lister):
                 'or the runbook\n' % len(plan.refusals))
         return SUMMARY_COLUMNS, summary_rows(plan)
 
-    def produce_output(self, parsed_args, column_names, data):
-        if parsed_args.formatter == 'json':
-            self.app.stdout.write(self._plan.to_json())
-            return 0
-        if parsed_args.formatter == 'markdown':
-            self.app.stdout.write(self._runbook)
-            return 0
-        return super().produce_output(parsed_args, column_names, data)
+    def document(self, formatter):
+        if formatter == 'markdown':
+            return self._runbook
+        return self._plan.to_dict()
 
 
 def _placeholders(names):

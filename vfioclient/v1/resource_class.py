@@ -1,6 +1,5 @@
 """``openstack vfio resource class create``."""
 
-from osc_lib.command import command
 from osc_lib import exceptions
 
 from vfioclient.apply import flavors as apply_flavors
@@ -9,27 +8,8 @@ from vfioclient.apply import resource_classes as apply_rc
 from vfioclient.v1 import base
 
 
-class ApplyLister(command.Lister):
-    """A Lister of apply results: exit 1 with a summary on stderr when an
-    item was refused, conflicted or failed (the rows still show all)."""
-
-    def run(self, parsed_args):
-        self._results = None
-        rc = super().run(parsed_args)
-        if rc or not self._results:
-            return rc
-        bad = [r for r in self._results if not r.ok]
-        if bad:
-            self.app.stderr.write('%s\n' % self.summarize(self._results))
-            return 1
-        return 0
-
-    def summarize(self, results):
-        raise NotImplementedError
-
-
-class CreateResourceClass(ApplyLister):
-    """Create the custom resource classes VF flavors need
+class CreateResourceClass(base.ApplyLister):
+    """Create the custom resource classes VF flavors need.
 
     Each name is normalised exactly as Nova does it (so "a40-2q" becomes
     CUSTOM_A40_2Q) and the final name is printed. Standard classes (VGPU,
@@ -49,7 +29,7 @@ class CreateResourceClass(ApplyLister):
         parser.add_argument(
             '--from-plan', metavar='<file>',
             help='Create every resource class a plan ("openstack vfio plan '
-                 '--output FILE") lists.')
+                 '--output <file>") lists.')
         parser.add_argument(
             '--dry-run', action='store_true',
             help='Show what would be created; write nothing.')
@@ -64,10 +44,10 @@ class CreateResourceClass(ApplyLister):
             requested += list(plan.resource_classes)
         if not requested:
             raise exceptions.CommandError(
-                'give resource class names or --from-plan FILE')
+                'give resource class names or --from-plan <file>')
         items = apply_rc.check_names(requested)
         if any(i.problem is None for i in items):
-            cloud = base.connect(self.app, parsed_args)
+            cloud = base.connect(self, parsed_args)
             if plan is not None:
                 try:
                     apply_flavors.check_drift(

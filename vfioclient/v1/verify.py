@@ -16,17 +16,22 @@ LOG = logging.getLogger(__name__)
 
 
 class Verify(base.FindingsLister):
-    """Check that the new VF flavors can be scheduled, and how many fit
+    """Check that the new VF flavors can be scheduled, and how many fit.
 
     For each flavor, builds the request Nova's scheduler would send to
     Placement (alias -> one request group per VF with its resource class and
     traits, group_policy, disabled computes excluded) and asks
-    GET /allocation_candidates with a limit. One row per flavor: hosts that
-    can take it now, total capacity, servers expected by the plan. Exit 0
-    without errors, 2 with (see --fail-on), 1 when it could not run.
+    GET /allocation_candidates with a limit. Shows the findings; --summary
+    shows one row per flavor instead: hosts that can take it now, total
+    capacity, servers expected by the plan. The exit code depends on the
+    findings, in both views: 0 without errors, 2 with (see --fail-on), 1
+    when it could not run.
     """
 
     auth_required = False  # connects itself (clear message without a cloud)
+    summary_help = ('Show one row per flavor (hosts, capacity, servers '
+                    'expected, status) instead of the findings; the exit '
+                    'code still reflects the findings.')
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -56,9 +61,6 @@ class Verify(base.FindingsLister):
         parser.add_argument(
             '--devices-only', action='store_true',
             help='Ask only for the devices (ignore CPU, RAM and disk).')
-        parser.add_argument(
-            '--findings', action='store_true',
-            help='Show the findings instead of one row per flavor.')
         base.add_cloud_arguments(parser)
         return parser
 
@@ -81,7 +83,7 @@ class Verify(base.FindingsLister):
             except nova_errors.NovaConfigError as e:
                 raise exceptions.CommandError('--alias: %s' % e)
             targets = None
-        cloud = base.connect(self.app, parsed_args)
+        cloud = base.connect(self, parsed_args)
         rows, found = [], []
         if targets is None:
             wanted = set(parsed_args.flavor)
@@ -105,8 +107,8 @@ class Verify(base.FindingsLister):
         self._rows = rows
         return found
 
-    def take_action(self, parsed_args):
-        columns, data = super().take_action(parsed_args)
-        if parsed_args.findings:
-            return columns, data
+    def summary(self, parsed_args):
         return verify_rules.COLUMNS, [r.row() for r in self._rows]
+
+    def nothing_found(self, parsed_args):
+        return 'verified %d flavor(s)' % len(self._rows)

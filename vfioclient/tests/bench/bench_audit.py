@@ -315,12 +315,12 @@ def offline_audit(snapshot, repeat=3):
     """Load a snapshot and run the audit rules in-process (best of
     ``repeat``): the rule time alone, no CLI start-up."""
     from vfioclient.rules import audit as audit_rules
-    from vfioclient.v1 import audit as audit_cmd
+    from vfioclient.v1 import base as v1_base
     best = None
     findings = 0
     for _ in range(repeat):
         t = time.perf_counter()
-        snap = audit_cmd.load_snapshot(snapshot)
+        snap = v1_base.load_snapshot(snapshot)
         t_load = time.perf_counter() - t
         found = audit_rules.audit(snap, [])
         total = time.perf_counter() - t

@@ -20,7 +20,7 @@ class VerifyMatchesSchedulerTest(scenario.ConvertedHostTestCase):
     def verify(self, flavor_name):
         alias = self.plan['aliases'][0]
         rc, rows, _ = self.openstack(
-            'vfio', 'verify', '--flavor', flavor_name, '--alias',
+            'vfio', 'verify', '--summary', '--flavor', flavor_name, '--alias',
             alias['line'], '--concurrency', '1', expect_rc=(0, 2))
         self.assertEqual(1, len(rows), rows)
         return rows[0]

@@ -89,6 +89,21 @@ class TestFlavorCreate(sandbox.SandboxTestCase):
         self.assertFalse(show['os-flavor-access:is_public'])
         self.assertIn(project, str(show.get('access_project_ids')))
 
+    def test_private_flavor_access_by_project_name(self):
+        project = self.osc('project', 'show', 'demo').json['id']
+        rows, _ = self.rows('t2n.vf', '--vcpus', '2', '--ram', '2048',
+                            '--resource-class', RC, '--private',
+                            '--project', 'demo', '--project-domain',
+                            'Default')
+        self.assertEqual('created', rows['t2n.vf']['action'])
+        show = self.osc('flavor', 'show', 't2n.vf').json
+        self.assertIn(project, str(show.get('access_project_ids')))
+        r = self.osc('vfio', 'flavor', 'create', 't2x.vf', '--vcpus', '2',
+                     '--ram', '2048', '--resource-class', RC, '--private',
+                     '--project', 'no-such-project', ok=(1,))
+        self.assertIn('--project:', r.stderr)
+        self.assertNotIn('t2x.vf', self.flavor_names())
+
     def test_conflicts_reported_without_writes(self):
         before = self.flavor_names()
         rows, r = self.rows(
@@ -168,7 +183,8 @@ class TestFlavorCreate(sandbox.SandboxTestCase):
         self.assertEqual({'exists'}, {x['action'] for x in rows.values()})
 
     def test_verify_flavor_from_nova(self):
-        r = self.osc('vfio', 'verify', '--flavor', 'vf.a40-2q', '--alias',
+        r = self.osc('vfio', 'verify', '--summary', '--flavor', 'vf.a40-2q',
+                     '--alias',
                      json.dumps({'name': ALIAS, 'resource_class': RC,
                                  'device_type': 'type-VF'}), ok=(0, 2))
         row = r.json[0]
@@ -177,5 +193,5 @@ class TestFlavorCreate(sandbox.SandboxTestCase):
         self.assertEqual(2, row['hosts'])
         self.assertEqual(10, row['capacity'])
         missing = self.osc('vfio', 'verify', '--flavor', 'no.such',
-                           '--findings', ok=(2,))
+                           ok=(2,))
         self.assertEqual(['VFIO-V104'], [f['code'] for f in missing.json])

@@ -31,7 +31,7 @@ MISSING = [m for m in ('keystone', 'placement', 'nova')
            if importlib.util.find_spec(m) is None]
 
 
-def sandbox_cmd(state, *args):
+def sandbox_cmd(state, *args, state_dir_after=False):
     exe = os.path.join(BIN, 'vfio-sandbox')
     if os.path.exists(exe):
         base = [exe]
@@ -39,6 +39,9 @@ def sandbox_cmd(state, *args):
         base = [sys.executable, '-c',
                 'import sys; from vfioclient.sandbox.cli import main; '
                 'sys.exit(main())']
+    if state_dir_after:
+        # vfio-sandbox <subcommand> --state-dir <dir> ...
+        return base + list(args[:1]) + ['--state-dir', state] + list(args[1:])
     return base + ['--state-dir', state] + list(args)
 
 
@@ -80,8 +83,9 @@ def listening_sockets(pid):
                       'python-openstackclient is not installed')
 class TestSandbox(testtools.TestCase):
 
-    def sandbox(self, *args, check=True):
-        r = subprocess.run(sandbox_cmd(self.state, *args),
+    def sandbox(self, *args, check=True, state_dir_after=False):
+        r = subprocess.run(sandbox_cmd(self.state, *args,
+                                       state_dir_after=state_dir_after),
                            capture_output=True, text=True, timeout=600)
         if check:
             self.assertEqual(0, r.returncode,
@@ -125,7 +129,8 @@ class TestSandbox(testtools.TestCase):
         self.ports = meta['ports']
         pids = {s: int(open(self.layout.pidfile(s)).read())
                 for s in config.SERVICES}
-        self.sandbox('seed', '--estate', 'small')
+        # --state-dir after the subcommand works as well as before it.
+        self.sandbox('seed', '--estate', 'small', state_dir_after=True)
 
         self._check_security(pids)
         self._check_start_twice()

@@ -84,7 +84,8 @@ class TestVerify(base.PlacementTestCase):
             self._flavor('vgpu.a16-4q.vf', 'a16', A16, servers=4),
             self._flavor('vgpu.l4-4q.vf', 'l4', L4, servers=1),
         ])
-        result = self._verify('--from-plan', path, may_fail=True)
+        result = self._verify('--from-plan', path, '--summary',
+                              may_fail=True)
         self.assertEqual(2, result.rc, result.stderr)
         rows = {r['flavor']: r for r in result.json}
         a40 = rows['vgpu.a40-2q.vf']
@@ -103,8 +104,7 @@ class TestVerify(base.PlacementTestCase):
         l4 = rows['vgpu.l4-4q.vf']
         self.assertEqual((0, 0, 'error'), (l4['hosts'], l4['capacity'],
                                            l4['status']))
-        found = self._verify('--from-plan', path, '--findings',
-                             may_fail=True)
+        found = self._verify('--from-plan', path, may_fail=True)
         codes = {(f['code'], f['subject']) for f in found.json}
         self.assertEqual({('VFIO-V102', 'vgpu.a40-2q-x2.vf'),
                           ('VFIO-V101', 'vgpu.l4-4q.vf')}, codes)
@@ -112,21 +112,21 @@ class TestVerify(base.PlacementTestCase):
     def test_enabling_a_host_changes_counts(self):
         self._seed()
         path = self._plan([self._flavor('f', 'a40', A40, servers=1)])
-        before = self._verify('--from-plan', path).json[0]
+        before = self._verify('--from-plan', path, '--summary').json[0]
         self._host('cmp9', [('0000:41:00.0', A40, 16, 0)])
-        after = self._verify('--from-plan', path).json[0]
+        after = self._verify('--from-plan', path, '--summary').json[0]
         self.assertEqual((before['hosts'] + 1, before['capacity'] + 16),
                          (after['hosts'], after['capacity']))
 
     def test_limit_hit_warns(self):
         self._seed()
         path = self._plan([self._flavor('x2', 'a40', A40, count=2)])
-        ok = self._verify('--from-plan', path, '--findings')
+        ok = self._verify('--from-plan', path)
         self.assertEqual([], ok.json)
-        result = self._verify('--from-plan', path, '--findings', '--limit',
+        result = self._verify('--from-plan', path, '--limit',
                               '2')
         self.assertEqual(['VFIO-V103'], [f['code'] for f in result.json])
-        strict = self._verify('--from-plan', path, '--limit', '2',
+        strict = self._verify('--from-plan', path, '--summary', '--limit', '2',
                               '--fail-on', 'warning', may_fail=True)
         self.assertEqual(2, strict.rc)
         self.assertEqual(2, strict.json[0]['candidates'])
@@ -135,8 +135,10 @@ class TestVerify(base.PlacementTestCase):
         self._seed()
         big = dict(self._flavor('big', 'a40', A40), vcpus=128)
         path = self._plan([big])
-        result = self._verify('--from-plan', path, may_fail=True)
+        result = self._verify('--from-plan', path, '--summary',
+                              may_fail=True)
         self.assertEqual(2, result.rc)
         self.assertEqual(0, result.json[0]['hosts'])
-        devices = self._verify('--from-plan', path, '--devices-only')
+        devices = self._verify('--from-plan', path, '--summary',
+                               '--devices-only')
         self.assertEqual(1, devices.json[0]['hosts'])

@@ -50,6 +50,27 @@ class TestCheck(ConfigCommandTest):
         self.assertEqual(0, rc, err)
         self.assertEqual([], json.loads(out))
 
+    def test_clean_table_says_what_was_checked(self):
+        path = self.write('n.conf', GOOD)
+        rc, out, err = self.run_osc('vfio', 'config', 'check', path)
+        self.assertEqual(0, rc, err)
+        self.assertEqual('', out)
+        self.assertEqual('checked %s (1 device_spec, 1 alias entries): no '
+                         'findings\n' % path, err)
+        # --print-empty asks for the empty table: it gets it.
+        rc, out, err = self.run_osc('vfio', 'config', 'check',
+                                    '--print-empty', path)
+        self.assertEqual(0, rc, err)
+        self.assertIn('| code', out)
+        self.assertEqual('', err)
+
+    def test_columns_apply_to_findings(self):
+        path = self.write('n.conf', BROKEN)
+        rc, out, err = self.run_osc('vfio', 'config', 'check', '-f', 'json',
+                                    '-c', 'code', path)
+        self.assertEqual(2, rc, err)
+        self.assertEqual([{'code': 'VFIO-C101'}], json.loads(out))
+
     def test_error_exit_2(self):
         path = self.write('n.conf', BROKEN)
         rc, out, err = self.run_osc('vfio', 'config', 'check', '-f', 'json',

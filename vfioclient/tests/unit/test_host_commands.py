@@ -64,10 +64,64 @@ class TestReport(ShellTestCase):
         rc, out, err = self.openstack('vfio', 'host', 'report',
                                       '--sysfs-root', root, '-f', 'csv')
         self.assertEqual(0, rc, err)
-        self.assertEqual('"GPU","Model","Mode","VFs","Types in use",'
-                         '"Types offered"', out.splitlines()[0])
+        self.assertEqual('"gpu","model","mode","vfs","types_in_use",'
+                         '"types_offered"', out.splitlines()[0])
         self.assertIn('"0000:3b:00.0","T4","legacy-mdev-pf",0,',
                       out.splitlines()[1])
+
+    def test_columns_select_rows(self):
+        root = self.build('t4')
+        rc, out, err = self.openstack('vfio', 'host', 'report',
+                                      '--sysfs-root', root, '-f', 'json',
+                                      '-c', 'gpu')
+        self.assertEqual(1, rc)
+        self.assertEqual('', out)
+        self.assertIn('-c/--column apply to rows; -f json prints the whole '
+                      'document', err)
+        rc, out, err = self.openstack('vfio', 'host', 'report',
+                                      '--sysfs-root', root, '-f', 'value',
+                                      '-c', 'gpu', '-c', 'mode')
+        self.assertEqual(0, rc, err)
+        self.assertEqual('0000:3b:00.0 legacy-mdev-pf', out.strip())
+
+    def test_sort_column_refused_with_the_document(self):
+        root = self.build('t4')
+        rc, out, err = self.openstack('vfio', 'host', 'report',
+                                      '--sysfs-root', root, '-f', 'json',
+                                      '--sort-column', 'gpu')
+        self.assertEqual(1, rc)
+        self.assertIn('--sort-column apply to rows', err)
+
+    def test_output_writes_the_document(self):
+        root = self.build('a10')
+        path = os.path.join(self.tmp, 'report.json')
+        rc, out, err = self.openstack('vfio', 'host', 'report',
+                                      '--sysfs-root', root,
+                                      '--hostname', 'compute-7',
+                                      '--output', path, '-f', 'value',
+                                      '-c', 'gpu')
+        self.assertEqual(0, rc, err)
+        self.assertEqual(['0000:41:00.0', '0000:c1:00.0'], out.split())
+        self.assertEqual(0o600, stat.S_IMODE(os.stat(path).st_mode))
+        with open(path) as f:
+            doc = json.load(f)
+        self.assertEqual('compute-7', doc['hostname'])
+        rc, out, err = self.openstack('vfio', 'host', 'report',
+                                      '--sysfs-root', root,
+                                      '--hostname', 'compute-7', '-f', 'json')
+        printed = json.loads(out)
+        for d in (printed, doc):
+            d.pop('collected_at')
+        self.assertEqual(printed, doc)
+
+    def test_noindent_applies_to_the_document(self):
+        root = self.build('t4')
+        rc, out, err = self.openstack('vfio', 'host', 'report',
+                                      '--sysfs-root', root, '-f', 'json',
+                                      '--noindent')
+        self.assertEqual(0, rc, err)
+        self.assertEqual(1, len(out.splitlines()))
+        self.assertEqual('vfio-host-report', json.loads(out)['kind'])
 
     def test_broken_host_reports_warnings(self):
         root = self.build('broken')

@@ -47,7 +47,7 @@ from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.tests import reliability_log
 from vfioclient.tests.shell import run_shell
 from vfioclient.tests.unit import test_plan_rules as plan_helpers
-from vfioclient.v1 import audit as audit_cmd
+from vfioclient.v1 import base as v1_base
 from vfioclient.v1 import base
 
 
@@ -262,7 +262,7 @@ class LoaderFuzzBase(testtools.TestCase):
         """The command-level loader: a CommandError naming the file."""
         try:
             if kind == 'snapshot':
-                audit_cmd.load_snapshot(path)
+                v1_base.load_snapshot(path)
             elif kind == 'plan':
                 plan = planfile.load_plan(path)
                 runbook.render(plan, plan_file=path)

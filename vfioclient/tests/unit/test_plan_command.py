@@ -106,6 +106,32 @@ class TestPlanCommand(testtools.TestCase):
         self.assertIn('--map takes OLD_TYPE=NEW_TYPE', err)
         self.assertEqual('', out)
 
+    def test_columns_refused_with_the_documents(self):
+        plan_file = os.path.join(self.tmp, 'plan.json')
+        for fmt in ('json', 'markdown'):
+            rc, out, err = self.run_osc(*self.plan_args(
+                '-f', fmt, '-c', 'host', '--output', plan_file))
+            self.assertEqual(1, rc)
+            self.assertEqual('', out)
+            self.assertIn('-c/--column apply to rows; -f %s prints the '
+                          'whole document' % fmt, err)
+            # Refused before any work: nothing written.
+            self.assertFalse(os.path.exists(plan_file))
+
+    def test_columns_apply_to_rows(self):
+        rc, out, err = self.run_osc(*self.plan_args(
+            '-f', 'value', '-c', 'host', '-c', 'status'))
+        self.assertEqual(0, rc, err)
+        self.assertEqual(['a40-host ready', 'cmp2 ready', 'cmp1 ready'],
+                         out.splitlines())
+
+    def test_host_is_repeatable(self):
+        rc, out, err = self.run_osc(*self.plan_args(
+            '-f', 'value', '-c', 'host', '--host', 'a40-host',
+            '--host', 'cmp1'))
+        self.assertEqual(0, rc, err)
+        self.assertEqual(['a40-host', 'cmp1'], sorted(out.split()))
+
     def test_missing_snapshot(self):
         rc, out, err = self.run_osc('vfio', 'plan', '--from-snapshot',
                                     os.path.join(self.tmp, 'nope.json'))

@@ -223,6 +223,21 @@ class TestCliErrors(testtools.TestCase):
         self.assertTrue(os.path.exists(os.path.join(self.state,
                                                     'precious')))
 
+    def test_state_dir_after_the_subcommand_is_used(self):
+        os.makedirs(self.state)
+        with open(os.path.join(self.state, 'precious'), 'w') as f:
+            f.write('x')
+        other = os.path.join(os.path.dirname(self.state), 'other')
+        # The option after the subcommand wins over the one before it.
+        self.assertEqual(1, cli.main(['--state-dir', other, 'reset',
+                                      '--state-dir', self.state]))
+        self.stderr.seek(0)
+        self.assertIn(self.state, self.stderr.read())
+        self.assertEqual(1, cli.main(['seed', '--state-dir', self.state,
+                                      '--estate', 'small']))
+        self.stderr.seek(0)
+        self.assertIn('not running', self.stderr.read())
+
     def test_seed_needs_running_sandbox(self):
         self.assertEqual(1, self.main('seed', '--estate', 'small'))
         self.stderr.seek(0)
@@ -278,6 +293,17 @@ class TestWorkers(testtools.TestCase):
             'sys.stderr', self.useFixture(
                 fixtures.StringStream('stderr')).stream))
         self.assertEqual(2, runner.main(['m', '1', 'x', '--workers', '0']))
+
+    def test_state_dir_before_or_after_every_subcommand(self):
+        parser = cli.build_parser()
+        for argv in (['up'], ['status'], ['down'], ['reset'], ['env'],
+                     ['seed'], ['estate', 'small']):
+            args = parser.parse_args(argv[:1] + ['--state-dir', '/after']
+                                     + argv[1:])
+            self.assertEqual('/after', args.sub_state_dir, argv)
+            args = parser.parse_args(['--state-dir', '/before'] + argv)
+            self.assertEqual(('/before', None),
+                             (args.state_dir, args.sub_state_dir), argv)
 
     def test_placement_workers_option(self):
         parser = cli.build_parser()

@@ -1,0 +1,58 @@
+"""``vfioclient.v1.base.connect``: credentials through the shell's hook."""
+
+import argparse
+from unittest import mock
+
+import fixtures
+from keystoneauth1 import exceptions as ks_exceptions
+from osc_lib import exceptions
+import testtools
+
+from vfioclient import client
+from vfioclient.v1 import base
+
+
+def args(**kwargs):
+    return argparse.Namespace(**dict({'concurrency': 2, 'timeout': 5.0},
+                                     **kwargs))
+
+
+class TestConnect(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cmd = mock.Mock(auth_required=False)
+        self.built = self.useFixture(fixtures.MockPatchObject(
+            client.CloudClient, 'from_client_manager')).mock
+
+    def test_offline_command_asks_the_shell_to_prepare_auth(self):
+        cloud = base.connect(self.cmd, args())
+        self.cmd.app.prepare_to_run_command.assert_called_once_with(self.cmd)
+        self.assertTrue(self.cmd.auth_required)
+        self.built.assert_called_once_with(
+            self.cmd.app.client_manager, concurrency=2, timeout=5.0)
+        self.assertIs(self.built.return_value, cloud)
+        # Prepared once: a second connect does not authenticate again.
+        base.connect(self.cmd, args())
+        self.assertEqual(1, self.cmd.app.prepare_to_run_command.call_count)
+
+    def test_no_cloud_is_a_clear_message(self):
+        self.cmd.app.prepare_to_run_command.side_effect = ValueError(
+            'Set a cloud-name with --os-cloud or OS_CLOUD')
+        e = self.assertRaises(exceptions.CommandError, base.connect,
+                              self.cmd, args())
+        self.assertIn('this command needs a cloud', str(e))
+        self.assertIn('OS_CLOUD', str(e))
+
+    def test_bad_credentials(self):
+        self.cmd.app.prepare_to_run_command.side_effect = (
+            ks_exceptions.http.Unauthorized('The request you have made '
+                                            'requires authentication.'))
+        e = self.assertRaises(exceptions.CommandError, base.connect,
+                              self.cmd, args())
+        self.assertIn('cannot authenticate', str(e))
+
+    def test_arguments_checked_before_authenticating(self):
+        self.assertRaises(exceptions.CommandError, base.connect,
+                          self.cmd, args(concurrency=0))
+        self.cmd.app.prepare_to_run_command.assert_not_called()
