@@ -8,7 +8,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 from osc_lib import exceptions
 import testtools
 
-from vfioclient import client
+from vfioclient.cloud import client
 from vfioclient.v1 import base
 
 
