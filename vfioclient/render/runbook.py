@@ -232,7 +232,8 @@ def _phase_prepare(plan, plan_file):
         _code('openstack vfio flavor create --from-plan %s'
               % _q(plan_file), 'shell'),
         'Verify:', '',
-        _code('openstack vfio verify --from-plan %s\nopenstack flavor show '
+        _code('openstack vfio verify --from-plan %s --summary\n'
+              'openstack flavor show '
               '<flavor> -c properties' % _q(plan_file), 'shell'),
         'Rollback: `openstack flavor delete %s`, remove the alias lines and '
         'restart the controller services; unused resource classes can be '
@@ -318,7 +319,8 @@ def _phase_host(number, host, plan_file):
                     host.gpus[0].provider_after.name if host.gpus else
                     host.host),
                 'openstack vfio audit',
-                'openstack vfio verify --from-plan %s' % _q(plan_file)]),
+                'openstack vfio verify --from-plan %s --summary'
+                % _q(plan_file)]),
                 'shell'),
             'Expected: %s.' % '; '.join(
                 '%s with %d %s' % (g.provider_after.name, g.vf_count,
@@ -343,7 +345,8 @@ def _phase_final(number, plan, plan_file):
         'nova-conductor) set, then restart those services:', '',
         _code(novaconf.controllers_snippet(plan.controllers), 'ini'),
         'Verify:', '',
-        _code('openstack vfio audit\nopenstack vfio verify --from-plan %s'
+        _code('openstack vfio audit\nopenstack vfio verify --from-plan %s '
+              '--summary'
               % _q(plan_file), 'shell'),
         'Rollback: set `pci_in_placement = False` and restart the '
         'controller services (scheduling falls back to the '

@@ -27,6 +27,8 @@ estate always has the same ids.
 import dataclasses
 import uuid
 
+import os_traits
+
 NAMESPACE = uuid.UUID('6f0c2b8e-2f7a-5b39-9a43-51a1d7c0b6a1')
 DOMAIN = 'sandbox.test'
 
@@ -41,7 +43,7 @@ ROOT_TRAITS = ('COMPUTE_NODE', 'OWNER_NOVA', 'HW_CPU_X86_AVX2',
                'HW_CPU_X86_SSE42', 'COMPUTE_IMAGE_TYPE_QCOW2',
                'COMPUTE_NET_VIF_MODEL_VIRTIO')
 PGPU_TRAITS = ('OWNER_NOVA',)
-PCI_TRAITS = ('COMPUTE_MANAGED_PCI_DEVICE', 'OWNER_NOVA')
+PCI_TRAITS = (os_traits.COMPUTE_MANAGED_PCI_DEVICE, os_traits.OWNER_NOVA)
 
 DEMO_PROJECT = 'demo'
 DEMO_USER = 'demo'

@@ -31,12 +31,11 @@ class Audit(base.FindingsLister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         base.add_snapshot_arguments(parser)
-        parser.add_argument(
-            '--nova-conf', metavar='<host=file>', action='append',
-            default=[],
-            help='A host\'s nova.conf, checked with the "config check" rules '
-                 'and used to map flavor aliases to resource classes (may be '
-                 'repeated). Give controllers\' files for [pci] alias.')
+        base.add_file_option(
+            parser, '--nova-conf', 'A host\'s nova.conf, checked with the '
+            '"config check" rules and used to map flavor aliases to resource '
+            'classes (may be repeated). Give controllers\' files for [pci] '
+            'alias.', metavar='<host=file>', action='append', default=[])
         return parser
 
     def find(self, parsed_args):

@@ -174,6 +174,15 @@ def load_host_reports(paths):
             for path in paths or ()]
 
 
+def add_file_option(parser, flag, help, metavar='<file>', **kwargs):
+    """An option naming a file or directory, in OSC's metavar style."""
+    return parser.add_argument(flag, metavar=metavar, help=help, **kwargs)
+
+
+def add_dry_run(parser, help='Show what would be done; write nothing.'):
+    return parser.add_argument('--dry-run', action='store_true', help=help)
+
+
 def add_cloud_arguments(parser):
     parser.add_argument(
         '--concurrency', metavar='<n>', type=int,
@@ -305,14 +314,13 @@ def collect_or_load(command, parsed_args):
 
 
 def add_snapshot_arguments(parser):
-    parser.add_argument(
-        '--from-snapshot', metavar='<file>',
-        help='Read the estate from a snapshot written by --save-snapshot '
-             'instead of the cloud (no credentials needed).')
-    parser.add_argument(
-        '--save-snapshot', metavar='<file>',
-        help='Write everything collected (versioned JSON, mode 0600) so the '
-             'audit can be repeated offline or attached to a support case.')
+    add_file_option(
+        parser, '--from-snapshot', 'Read the estate from a snapshot written '
+        'by --save-snapshot instead of the cloud (no credentials needed).')
+    add_file_option(
+        parser, '--save-snapshot', 'Write everything collected (versioned '
+        'JSON, mode 0600) so the audit can be repeated offline or attached '
+        'to a support case.')
     parser.add_argument(
         '--reuse-snapshot', metavar='<file>',
         help='Read the cloud, but take the inventories of child providers '
@@ -325,10 +333,10 @@ def add_snapshot_arguments(parser):
              'that reached the same generation again, or custom resource '
              'classes swapping names (microversions 1.2-1.6), would not be '
              'noticed.')
-    parser.add_argument(
-        '--host-report', metavar='<file>', action='append', default=[],
-        help='Host facts from "openstack vfio host report -f json" (may be '
-             'repeated, one per host).')
+    add_file_option(
+        parser, '--host-report', 'Host facts from "openstack vfio host '
+        'report -f json" (may be repeated, one per host).', action='append',
+        default=[])
     parser.add_argument(
         '--strategy', choices=('bulk', 'per-provider'), default='bulk',
         help='How to read Placement: "bulk" (default) uses filtered lists '

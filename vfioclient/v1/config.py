@@ -59,10 +59,9 @@ or above --fail-on, 1 the command failed (missing or non-INI file).
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.epilog = self._epilog
-        parser.add_argument(
-            '--host-report', metavar='<file>',
-            help='JSON from "openstack vfio host report -f json": also '
-                 'check entries against the real devices.')
+        base.add_file_option(
+            parser, '--host-report', 'JSON from "openstack vfio host report '
+            '-f json": also check entries against the real devices.')
         _add_conf_argument(parser)
         return parser
 

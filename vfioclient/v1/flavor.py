@@ -38,10 +38,9 @@ class CreateFlavor(base.ApplyLister):
         parser.add_argument(
             'name', metavar='<flavor-name>', nargs='?',
             help='New flavor name (ad hoc mode).')
-        parser.add_argument(
-            '--from-plan', metavar='<file>',
-            help='Create every flavor a plan lists ("openstack vfio plan '
-                 '--output <file>").')
+        base.add_file_option(
+            parser, '--from-plan', 'Create every flavor a plan lists '
+            '("openstack vfio plan --output <file>").')
         parser.add_argument('--vcpus', metavar='<vcpus>', type=int,
                             help='Number of vCPUs')
         parser.add_argument('--ram', metavar='<size-mb>', type=int,
@@ -104,8 +103,7 @@ class CreateFlavor(base.ApplyLister):
             help='An existing [pci] alias value from the controllers (may be '
                  'repeated): an alias name reused for another class is a '
                  'conflict.')
-        parser.add_argument('--dry-run', action='store_true',
-                            help='Show what would be done; write nothing.')
+        base.add_dry_run(parser)
         parser.add_argument(
             '--update-extra-specs', action='store_true',
             help='When a flavor exists with the same definition but other '

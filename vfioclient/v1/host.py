@@ -49,18 +49,16 @@ class ReportHost(base.DocumentLister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument(
-            '--sysfs-root', metavar='<dir>', default='/',
-            help='Read sysfs below <dir> instead of / (a copy or a fake tree '
-                 'of a host).')
+        base.add_file_option(
+            parser, '--sysfs-root', 'Read sysfs below <dir> instead of / (a '
+            'copy or a fake tree of a host).', metavar='<dir>', default='/')
         parser.add_argument(
             '--hostname', metavar='<name>',
             help='Host name recorded in the report (default: this '
                  'machine\'s name).  Use the name nova-compute reports.')
-        parser.add_argument(
-            '--output', metavar='<file>',
-            help='Also write the host report document (JSON) to <file> '
-                 '(mode 0600).')
+        base.add_file_option(
+            parser, '--output', 'Also write the host report document (JSON) '
+            'to <file> (mode 0600).')
         return parser
 
     def take_action(self, parsed_args):
@@ -154,25 +152,22 @@ class ScriptHost(command.Command):
             default=bootscript.DEFAULT_SCRIPT_PATH,
             help='Where the unit expects the script (default %s).'
                  % bootscript.DEFAULT_SCRIPT_PATH)
-        parser.add_argument(
-            '--host-report', metavar='<file>',
-            help='A "host report -f json" document of the target host: '
-                 'resolves a profile name to its id now and checks the '
-                 '--gpu addresses.')
+        base.add_file_option(
+            parser, '--host-report', 'A "host report -f json" document of '
+            'the target host: resolves a profile name to its id now and '
+            'checks the --gpu addresses.')
         parser.add_argument(
             '--wait', metavar='<seconds>', type=int,
             default=bootscript.DEFAULT_WAIT_SECONDS,
             help='How long the script waits for VFs to appear (default '
                  '%d).' % bootscript.DEFAULT_WAIT_SECONDS)
         output = parser.add_mutually_exclusive_group()
-        output.add_argument(
-            '--output', metavar='<file>',
-            help='Write to <file> (script mode 0700, unit 0644) instead of '
-                 'stdout.')
-        output.add_argument(
-            '--output-dir', metavar='<dir>',
-            help='Write both %s and %s into <dir>.'
-                 % (bootscript.SCRIPT_NAME, bootscript.UNIT_NAME))
+        base.add_file_option(
+            output, '--output', 'Write to <file> (script mode 0700, unit '
+            '0644) instead of stdout.')
+        base.add_file_option(
+            output, '--output-dir', 'Write both %s and %s into <dir>.'
+            % (bootscript.SCRIPT_NAME, bootscript.UNIT_NAME), metavar='<dir>')
         return parser
 
     def take_action(self, parsed_args):

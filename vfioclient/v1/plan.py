@@ -30,6 +30,17 @@ class MarkdownFormatter(cliff_formatters.ListFormatter):
             tablefmt='github', disable_numparse=True) + '\n')
 
 
+# The naming templates: option, what it names, default, placeholders.
+TEMPLATE_OPTIONS = (
+    ('--resource-class-template', 'Resource class per VF type',
+     plan_rules.DEFAULT_RESOURCE_CLASS_TEMPLATE, plan_rules.TYPE_PLACEHOLDERS),
+    ('--alias-template', '[pci] alias name per VF type',
+     plan_rules.DEFAULT_ALIAS_TEMPLATE, plan_rules.TYPE_PLACEHOLDERS),
+    ('--flavor-name-template', 'Name of each new flavor',
+     plan_rules.DEFAULT_FLAVOR_NAME_TEMPLATE, plan_rules.FLAVOR_PLACEHOLDERS),
+)
+
+
 class Plan(base.DocumentLister):
     """Plan the move from legacy mdev vGPUs to variant-driver VFs.
 
@@ -59,24 +70,11 @@ class Plan(base.DocumentLister):
                  'name); <old_type> may also be a legacy resource class '
                  '(VGPU or a custom mdev class) for GPUs whose type is '
                  'not known otherwise (repeat option for several types).')
-        parser.add_argument(
-            '--resource-class-template', metavar='<template>',
-            default=plan_rules.DEFAULT_RESOURCE_CLASS_TEMPLATE,
-            help='Resource class per VF type (default %s). Placeholders: '
-                 '%s.' % (plan_rules.DEFAULT_RESOURCE_CLASS_TEMPLATE,
-                          _placeholders(plan_rules.TYPE_PLACEHOLDERS)))
-        parser.add_argument(
-            '--alias-template', metavar='<template>',
-            default=plan_rules.DEFAULT_ALIAS_TEMPLATE,
-            help='[pci] alias name per VF type (default %s). Placeholders: '
-                 '%s.' % (plan_rules.DEFAULT_ALIAS_TEMPLATE,
-                          _placeholders(plan_rules.TYPE_PLACEHOLDERS)))
-        parser.add_argument(
-            '--flavor-name-template', metavar='<template>',
-            default=plan_rules.DEFAULT_FLAVOR_NAME_TEMPLATE,
-            help='Name of each new flavor (default %s). Placeholders: %s.'
-                 % (plan_rules.DEFAULT_FLAVOR_NAME_TEMPLATE,
-                    _placeholders(plan_rules.FLAVOR_PLACEHOLDERS)))
+        for flag, what, default, placeholders in TEMPLATE_OPTIONS:
+            parser.add_argument(
+                flag, metavar='<template>', default=default,
+                help='%s (default %s). Placeholders: %s.'
+                     % (what, default, _placeholders(placeholders)))
         parser.add_argument(
             '--host', metavar='<host>', dest='hosts', action='append',
             default=[],
@@ -84,13 +82,12 @@ class Plan(base.DocumentLister):
                  'hostname; repeat option for several hosts); the others '
                  'keep their legacy vGPUs and can still take drained '
                  'servers.')
-        parser.add_argument(
-            '--output', metavar='<file>',
-            help='Also write the plan document (JSON) to <file> (mode '
-                 '0600).')
-        parser.add_argument(
-            '--runbook', metavar='<file>',
-            help='Also write the Markdown runbook to <file> (mode 0600).')
+        base.add_file_option(
+            parser, '--output', 'Also write the plan document (JSON) to '
+            '<file> (mode 0600).')
+        base.add_file_option(
+            parser, '--runbook', 'Also write the Markdown runbook to <file> '
+            '(mode 0600).')
         return parser
 
     def take_action(self, parsed_args):

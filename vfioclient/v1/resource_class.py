@@ -23,16 +23,12 @@ class CreateResourceClass(base.ApplyLister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument(
-            'names', metavar='<name>', nargs='*',
-            help='Resource class to create (normalised as Nova does).')
-        parser.add_argument(
-            '--from-plan', metavar='<file>',
-            help='Create every resource class a plan ("openstack vfio plan '
-                 '--output <file>") lists.')
-        parser.add_argument(
-            '--dry-run', action='store_true',
-            help='Show what would be created; write nothing.')
+        parser.add_argument('names', metavar='<name>', nargs='*', help=(
+            'Resource class to create (normalised as Nova does).'))
+        base.add_file_option(
+            parser, '--from-plan', 'Create every resource class a plan '
+            '("openstack vfio plan --output <file>") lists.')
+        base.add_dry_run(parser, 'Show what would be created; write nothing.')
         base.add_cloud_arguments(parser)
         return parser
 

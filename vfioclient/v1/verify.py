@@ -36,10 +36,9 @@ class Verify(base.FindingsLister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         source = parser.add_mutually_exclusive_group(required=True)
-        source.add_argument(
-            '--from-plan', metavar='<file>',
-            help='Verify every flavor of a plan (its flavors and aliases; '
-                 'only Placement is read).')
+        base.add_file_option(
+            source, '--from-plan', 'Verify every flavor of a plan (its '
+            'flavors and aliases; only Placement is read).')
         source.add_argument(
             '--flavor', metavar='<name>', action='append',
             help='Verify this Nova flavor (may be repeated); give the '

@@ -150,23 +150,25 @@ def suggest_key(key):
     return close[0] if close else None
 
 
-def rc_problems(raw):
+def _not_a_string(raw):
+    # Nova calls .upper()/.split() on the value when the device is reported.
     if not raw:
         return []
-    if not isinstance(raw, str):
-        return [(json.dumps(raw), 'is not a string; nova-compute crashes '
-                 'with an AttributeError when it reports the device')]
+    return [(json.dumps(raw), 'is not a string; nova-compute crashes with an '
+             'AttributeError when it reports the device')]
+
+
+def rc_problems(raw):
+    if not raw or not isinstance(raw, str):
+        return _not_a_string(raw)
     rc = names.normalize_resource_class(raw)
     problem = names.resource_class_problem(rc)
     return [(rc, problem)] if problem else []
 
 
 def trait_problems(raw):
-    if not raw:
-        return []
-    if not isinstance(raw, str):
-        return [(json.dumps(raw), 'is not a string; nova-compute crashes '
-                 'with an AttributeError when it reports the device')]
+    if not raw or not isinstance(raw, str):
+        return _not_a_string(raw)
     return [(t, names.trait_problem(t)) for t in sorted(names.get_traits(raw))
             if names.trait_problem(t)]
 
