@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Create the VF flavors in Nova: idempotent, resumable, never silent.
 
 Order of work (:func:`apply`):
@@ -29,6 +41,8 @@ import logging
 import os_traits
 
 from vfioclient.apply import report
+from vfioclient.apply.report import CONFLICT, CREATED, EXISTS, FAILED
+from vfioclient.apply.report import UPDATED, WOULD_CREATE, WOULD_UPDATE
 from vfioclient.cloud import client
 from vfioclient.cloud import compute as compute_api
 from vfioclient.cloud import placement as placement_api
@@ -43,13 +57,6 @@ LOG = logging.getLogger(__name__)
 
 INCOMPLETE_MARK = '[vfioclient: incomplete] '
 
-CREATED = 'created'
-EXISTS = 'exists'
-WOULD_CREATE = 'would-create'
-UPDATED = 'updated'
-WOULD_UPDATE = 'would-update'
-CONFLICT = 'conflict'
-FAILED = 'failed'
 ACTIONS = (CREATED, EXISTS, WOULD_CREATE, UPDATED, WOULD_UPDATE, CONFLICT,
            FAILED)
 OK_ACTIONS = (CREATED, EXISTS, WOULD_CREATE, UPDATED, WOULD_UPDATE)

@@ -1,3 +1,15 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
 """Create custom resource classes in Placement, idempotently.
 
 Names are normalised exactly as Nova does (``a40-2q`` ->
@@ -12,17 +24,14 @@ import dataclasses
 import logging
 
 from vfioclient.apply import report
+from vfioclient.apply.report import CREATED, EXISTS, FAILED, REFUSED
+from vfioclient.apply.report import WOULD_CREATE
 from vfioclient.cloud import client
 from vfioclient.cloud import placement as placement_api
 from vfioclient.nova import names
 
 LOG = logging.getLogger(__name__)
 
-CREATED = 'created'
-EXISTS = 'exists'
-WOULD_CREATE = 'would-create'
-REFUSED = 'refused'
-FAILED = 'failed'
 ACTIONS = (CREATED, EXISTS, WOULD_CREATE, REFUSED, FAILED)
 
 COLUMNS = ('requested', 'name', 'action', 'reason')

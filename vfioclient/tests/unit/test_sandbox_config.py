@@ -3,6 +3,7 @@
 import configparser
 import json
 import os
+import time
 import socket
 import stat
 import sys
@@ -270,8 +271,11 @@ class TestWorkers(testtools.TestCase):
         self.addCleanup(runner.stop, proc.pid, 5)
         runner.wait_all({'x': (proc, 'http://127.0.0.1:%d/' % port,
                                os.path.join(d, 'x.log'))}, 30)
+        # The second worker may still be starting when the first answers
+        # (a loaded machine): ask until both answered, for at most 30 s.
         pids = set()
-        for _ in range(60):
+        deadline = time.monotonic() + 30
+        while len(pids) < 2 and time.monotonic() < deadline:
             conn = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
             conn.request('GET', '/')
             pids.add(int(conn.getresponse().read()))
