@@ -3,11 +3,11 @@
 import configparser
 import json
 import os
-import time
 import socket
 import stat
 import sys
 import tempfile
+import time
 
 import fixtures
 import testtools
