@@ -12,12 +12,16 @@
 
 """Finding codes, severities and the Finding record shared by every rule.
 
-A finding code is defined once, here or in the rules module that raises it,
-through :func:`define`.  The catalogue is what ``doc/`` renders and what the
-docs test checks, so a code cannot exist without its documentation.
+Every finding code is defined once, as data: ``findings.json`` beside
+this module (code -> severity, title, cause, remedy).  Rules raise codes by
+name through :func:`make`; ``doc/`` renders the same catalogue, and the
+tests check that every code is documented, raised somewhere, and that no
+rule raises a code the catalogue lacks.
 """
 
 import dataclasses
+import json
+import os
 
 ERROR = 'error'
 WARNING = 'warning'
@@ -63,23 +67,23 @@ class Finding:
         return dict(zip(COLUMNS, self.row()))
 
 
-CATALOG = {}
+CATALOG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            'findings.json')
 
 
-def define(code, severity, title, cause, remedy):
-    """Register a finding code; return its :class:`FindingCode`.
+def _load_catalog(path=CATALOG_FILE):
+    with open(path, encoding='utf-8') as f:
+        entries = json.load(f)
+    catalog = {}
+    for code, entry in entries.items():
+        if entry['severity'] not in SEVERITIES:
+            raise ValueError('unknown severity %r for %s in %s'
+                             % (entry['severity'], code, path))
+        catalog[code] = FindingCode(code=code, **entry)
+    return catalog
 
-    Defining the same code twice with different text is a programming error
-    (two places would own one concept).
-    """
-    if severity not in SEVERITIES:
-        raise ValueError('unknown severity %r for %s' % (severity, code))
-    entry = FindingCode(code, severity, title, cause, remedy)
-    existing = CATALOG.get(code)
-    if existing is not None and existing != entry:
-        raise ValueError('finding code %s defined twice' % code)
-    CATALOG[code] = entry
-    return entry
+
+CATALOG = _load_catalog()
 
 
 def make(code, subject, message, remedy=None, severity=None):
@@ -114,13 +118,7 @@ def exit_code(findings, fail_on=ERROR):
 
 
 def load_all_codes():
-    """Import every rules module so that the catalogue is complete."""
-    import importlib
-    import pkgutil
-
-    import vfioclient.rules as rules_pkg
-    for info in pkgutil.iter_modules(rules_pkg.__path__):
-        importlib.import_module('vfioclient.rules.%s' % info.name)
+    """The whole catalogue (code -> :class:`FindingCode`)."""
     return dict(CATALOG)
 
 

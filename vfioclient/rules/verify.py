@@ -40,47 +40,11 @@ BASE_RESOURCES = frozenset(('VCPU', 'PCPU', 'MEMORY_MB', 'DISK_GB'))
 COLUMNS = ('flavor', 'resource_class', 'per_server', 'hosts', 'capacity',
            'expected', 'candidates', 'status')
 
-NO_CANDIDATES = findings.define(
-    'VFIO-V101', findings.ERROR, 'Flavor cannot be scheduled anywhere',
-    'Placement returns no allocation candidate for the request Nova would '
-    'send for this flavor: no compute node has a free provider of its '
-    'resource class with the required traits (or CPU/RAM/disk), or every '
-    'such node is disabled.',
-    'Check that the converted hosts report the class (openstack vfio audit)'
-    ', that [filter_scheduler] pci_in_placement is on, and that the alias '
-    'names the class the device_spec reports.')
-BELOW_DEMAND = findings.define(
-    'VFIO-V102', findings.ERROR, 'Capacity below the servers to move',
-    'The free VF capacity for the flavor is smaller than the number of '
-    'servers the plan moves to it, so some resizes would fail with '
-    'NoValidHost.',
-    'Convert more hosts (or more GPUs) to VFs of this type before moving '
-    'the servers, or move them in smaller batches.')
-CANDIDATE_LIMIT = findings.define(
-    'VFIO-V103', findings.WARNING,
-    'Allocation candidates hit the limit (max_allocation_candidates risk)',
-    'Placement returned as many candidates as the limit asked for, or the '
-    'number of candidates the flavor produces (providers per host raised '
-    'to the number of devices it asks for) exceeds the limit or '
-    '[placement] max_allocation_candidates: the scheduler only sees a '
-    'prefix of the candidates and may miss hosts (bug 2070257); host and '
-    'capacity counts are lower bounds.',
-    'Set [placement] max_allocation_candidates with '
-    'allocation_candidates_generation_strategy = breadth-first (and '
-    '[workarounds] optimize_for_wide_provider_trees where available), or '
-    'ask for fewer devices per flavor.')
-UNTRANSLATABLE = findings.define(
-    'VFIO-V104', findings.ERROR, 'Flavor cannot be translated',
-    'The flavor could not be turned into the Placement request Nova would '
-    'send: it does not exist, its pci_passthrough:alias is invalid, or it '
-    'names an alias that is not defined.',
-    'Create the flavor (openstack vfio flavor create) and give the [pci] '
-    'alias definitions (--alias, or verify --from-plan).')
-NO_DEVICE = findings.define(
-    'VFIO-V105', findings.WARNING, 'Flavor asks for no device',
-    'The flavor has no pci_passthrough:alias and no custom resource: it '
-    'would schedule without a VF.',
-    'Add pci_passthrough:alias=<alias>:<count> to the flavor.')
+NO_CANDIDATES = findings.CATALOG['VFIO-V101']
+BELOW_DEMAND = findings.CATALOG['VFIO-V102']
+CANDIDATE_LIMIT = findings.CATALOG['VFIO-V103']
+UNTRANSLATABLE = findings.CATALOG['VFIO-V104']
+NO_DEVICE = findings.CATALOG['VFIO-V105']
 
 
 @dataclasses.dataclass(frozen=True)

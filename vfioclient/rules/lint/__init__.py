@@ -24,7 +24,6 @@ import dataclasses
 
 from vfioclient.rules import findings as f
 from vfioclient.rules.lint import aliases
-from vfioclient.rules.lint import catalogue  # noqa: F401  (defines codes)
 from vfioclient.rules.lint import common
 from vfioclient.rules.lint import device_specs
 from vfioclient.rules.lint import host
