@@ -322,6 +322,18 @@ FLAVORS = (
 )
 
 
+def _a40_on_vfs(e):
+    """a40-01: one A40 with mdev nvidia-558 on 8 VFs (one pGPU provider per
+    VF, total 1 each) and 3 servers on its first VFs."""
+    host = e.add_host(Host('a40-01', gpu='1x A40, mdev nvidia-558 on VFs'))
+    vfs = [e.add_pgpu(host, vf, 1, pf='0000:41:00.0')
+           for vf in vf_addresses('0000:41:00.0', 8)]
+    for i in range(3):
+        e.add_server('vgpu-a40-%d' % (i + 1), host, 'vgpu.a40-2q',
+                     device=vfs[i])
+    return host
+
+
 def small():
     """A handful of hosts with every kind of trouble the audit knows."""
     e = Estate('small')
@@ -343,12 +355,7 @@ def small():
          'reason': 'mdev-disabled'})
 
     # A40 legacy: one pGPU provider per VF, total 1 each.
-    a1 = e.add_host(Host('a40-01', gpu='1x A40, mdev nvidia-558 on VFs'))
-    a1_vfs = [e.add_pgpu(a1, vf, 1, pf='0000:41:00.0')
-              for vf in vf_addresses('0000:41:00.0', 8)]
-    for i in range(3):
-        e.add_server('vgpu-a40-%d' % (i + 1), a1, 'vgpu.a40-2q',
-                     device=a1_vfs[i])
+    a1 = _a40_on_vfs(e)
 
     # A40 with a custom mdev_class and an operator trait.
     a2 = e.add_host(Host('a40-02', gpu='1x A40, mdev_class %s'
@@ -442,12 +449,7 @@ def legacy():
     for i in range(2):
         e.add_server('vgpu-t4-%d' % (i + 1), t4, 'vgpu.t4-1q',
                      device=t4_gpu)
-    a1 = e.add_host(Host('a40-01', gpu='1x A40, mdev nvidia-558 on VFs'))
-    vfs = [e.add_pgpu(a1, vf, 1, pf='0000:41:00.0')
-           for vf in vf_addresses('0000:41:00.0', 8)]
-    for i in range(3):
-        e.add_server('vgpu-a40-%d' % (i + 1), a1, 'vgpu.a40-2q',
-                     device=vfs[i])
+    _a40_on_vfs(e)
     return e
 
 

@@ -76,12 +76,10 @@ class Seeder:
         from nova import exception
         from nova import objects
         from oslo_utils import timeutils
-        try:
-            svc = objects.Service.get_by_args(cctxt, host, binary)
-            self._count('services', False)
+        svc = self._existing('services', exception.HostBinaryNotFound,
+                             objects.Service.get_by_args, cctxt, host, binary)
+        if svc is not None:
             return svc
-        except exception.HostBinaryNotFound:
-            pass
         svc = objects.Service(context=cctxt, host=host, binary=binary,
                               topic=topic, report_count=1, disabled=False)
         svc.create()
@@ -92,15 +90,24 @@ class Seeder:
         self._count('services', True)
         return svc
 
+    def _existing(self, kind, missing, lookup, *args):
+        """The object ``lookup(*args)`` finds (counted as kept), or None
+        when it raises ``missing``: seeding is idempotent."""
+        try:
+            found = lookup(*args)
+        except missing:
+            return None
+        self._count(kind, False)
+        return found
+
     def compute_node(self, cctxt, h, service):
         from nova import exception
         from nova import objects
-        try:
-            cn = objects.ComputeNode.get_by_uuid(cctxt, h['uuid'])
-            self._count('compute_nodes', False)
+        cn = self._existing(
+            'compute_nodes', exception.ComputeHostNotFound,
+            objects.ComputeNode.get_by_uuid, cctxt, h['uuid'])
+        if cn is not None:
             return cn
-        except exception.ComputeHostNotFound:
-            pass
         cpu_info = {'arch': 'x86_64', 'model': 'Icelake-Server',
                     'vendor': 'Intel',
                     'topology': {'cells': 2, 'sockets': 1,
@@ -138,12 +145,11 @@ class Seeder:
         from nova.network import model as network_model
         from nova import objects
         from oslo_utils import timeutils
-        try:
-            inst = objects.Instance.get_by_uuid(cctxt, s['uuid'])
-            self._count('instances', False)
+        inst = self._existing(
+            'instances', exception.InstanceNotFound,
+            objects.Instance.get_by_uuid, cctxt, s['uuid'])
+        if inst is not None:
             return inst
-        except exception.InstanceNotFound:
-            pass
         now = timeutils.utcnow()
         octet = 10 + int(s['uuid'][:4], 16) % 200
         vif = network_model.VIF(
@@ -181,10 +187,9 @@ class Seeder:
     def host_mapping(self, host):
         from nova import exception
         from nova import objects
-        try:
-            objects.HostMapping.get_by_host(self.ctxt, host)
-            self._count('host_mappings', False)
-        except exception.HostMappingNotFound:
+        if self._existing('host_mappings', exception.HostMappingNotFound,
+                          objects.HostMapping.get_by_host, self.ctxt,
+                          host) is None:
             objects.HostMapping(self.ctxt, host=host,
                                 cell_mapping=self.cell).create()
             self._count('host_mappings', True)
@@ -192,12 +197,11 @@ class Seeder:
     def flavor(self, f):
         from nova import exception
         from nova import objects
-        try:
-            fl = objects.Flavor.get_by_flavor_id(self.ctxt, f['flavorid'])
-            self._count('flavors', False)
+        fl = self._existing('flavors', exception.FlavorNotFound,
+                            objects.Flavor.get_by_flavor_id, self.ctxt,
+                            f['flavorid'])
+        if fl is not None:
             return fl
-        except exception.FlavorNotFound:
-            pass
         fl = objects.Flavor(
             context=self.ctxt, name=f['name'], flavorid=f['flavorid'],
             vcpus=f['vcpus'], memory_mb=f['memory_mb'],
