@@ -56,6 +56,18 @@ def new_password():
     return secrets.token_urlsafe(24)
 
 
+class _StateFile:
+    """A read-only attribute: the path of a fixed file in the state dir."""
+
+    def __init__(self, *parts):
+        self.parts = parts
+
+    def __get__(self, layout, owner=None):
+        if layout is None:
+            return self
+        return layout.path(*self.parts)
+
+
 class Layout:
     """Paths inside a state directory."""
 
@@ -65,17 +77,14 @@ class Layout:
     def path(self, *parts):
         return os.path.join(self.state, *parts)
 
-    @property
-    def meta(self):
-        return self.path('sandbox.json')
-
-    @property
-    def admin_password(self):
-        return self.path('admin-password')
-
-    @property
-    def clouds_yaml(self):
-        return self.path('clouds.yaml')
+    # The state directory's fixed files.
+    meta = _StateFile('sandbox.json')
+    admin_password = _StateFile('admin-password')
+    clouds_yaml = _StateFile('clouds.yaml')
+    keystone_conf = _StateFile('keystone', 'keystone.conf')
+    placement_conf = _StateFile('placement', 'placement.conf')
+    nova_conf = _StateFile('nova', 'nova.conf')
+    api_paste = _StateFile('nova', 'api-paste.ini')
 
     def log(self, service):
         return self.path('logs', '%s.log' % service)
@@ -100,22 +109,6 @@ class Layout:
 
     def db_url(self, name):
         return 'sqlite:///' + self.db(name)
-
-    @property
-    def keystone_conf(self):
-        return self.path('keystone', 'keystone.conf')
-
-    @property
-    def placement_conf(self):
-        return self.path('placement', 'placement.conf')
-
-    @property
-    def nova_conf(self):
-        return self.path('nova', 'nova.conf')
-
-    @property
-    def api_paste(self):
-        return self.path('nova', 'api-paste.ini')
 
     def dirs(self):
         return [self.state, self.path('logs'), self.path('run'),
