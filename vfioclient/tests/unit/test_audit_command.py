@@ -8,19 +8,16 @@ import json
 import os
 
 import fixtures
-import testtools
 
+from vfioclient.tests import base
 from vfioclient.tests.shell import run_shell
 from vfioclient.tests.unit import builders
 
 
-class TestAuditCommand(testtools.TestCase):
+class TestAuditCommand(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        for key in list(os.environ):
-            if key.startswith('OS_'):
-                self.useFixture(fixtures.EnvironmentVariable(key))
         self.tmp = self.useFixture(fixtures.TempDir()).path
 
     def snapshot(self, placement_max='1.39', legacy_used=1):

@@ -5,20 +5,17 @@ import os
 import stat
 
 import fixtures
-import testtools
 
 from vfioclient.model import plan as plan_model
+from vfioclient.tests import base
 from vfioclient.tests.shell import run_shell
 from vfioclient.tests.unit import builders
 
 
-class TestPlanCommand(testtools.TestCase):
+class TestPlanCommand(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        for key in list(os.environ):
-            if key.startswith('OS_'):
-                self.useFixture(fixtures.EnvironmentVariable(key))
         self.tmp = self.useFixture(fixtures.TempDir()).path
         b = builders.two_host_estate()
         b.host('a40-host')
