@@ -9,7 +9,8 @@
 
 The token tests (``--os-token`` with ``--debug``) run the real CLI against
 real Placement: ``vfioclient/tests/functional/test_secrets_cli.py``.  The
-sandbox listens on 127.0.0.1 only: ``test_sandbox.TestSandbox``.
+sandbox listens on 127.0.0.1 only:
+``vfioclient/tests/functional/test_sandbox.py``.
 """
 
 import os
