@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+from vfioclient.tests import base as tests_base
+
 PLACEMENT_HEADERS = {'OpenStack-API-Version': 'placement 1.39'}
 CLOUD = 'vfio-sandbox'
 LATENCY_CLOUD = 'vfio-sandbox-latency'
@@ -110,13 +112,9 @@ class Sandbox:
 
 
 def cli_env(clouds_yaml, cloud):
-    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds_yaml, OS_CLOUD=cloud)
-    for key in list(env):
-        # nothing from the caller's own cloud may leak in
-        if key.startswith('OS_') and key not in ('OS_CLIENT_CONFIG_FILE',
-                                                 'OS_CLOUD'):
-            del env[key]
-    return env
+    # nothing from the caller's own cloud may leak in
+    return tests_base.clean_os_environ(OS_CLIENT_CONFIG_FILE=clouds_yaml,
+                                       OS_CLOUD=cloud)
 
 
 def run_measured(cmd, env, stdout_path=os.devnull):
@@ -335,5 +333,5 @@ def offline_audit_cli(snapshot, python=None, workdir='.'):
     """``openstack vfio audit --from-snapshot`` end to end (with start-up)."""
     cmd = [bin_path('openstack', python), 'vfio', 'audit', '--from-snapshot',
            snapshot, '-f', 'value']
-    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
-    return run_measured(cmd, env, os.path.join(workdir, 'offline.out'))
+    return run_measured(cmd, tests_base.clean_os_environ(),
+                        os.path.join(workdir, 'offline.out'))

@@ -47,6 +47,8 @@ from nova.tests.functional.libvirt import base as libvirt_base
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import utils as libvirt_utils
 
+from vfioclient.tests import base as tests_base
+
 NOVA_RELEASE = '34.0.0'
 NVIDIA = '10de'
 TOKEN = 'admin'
@@ -54,11 +56,6 @@ TOKEN = 'admin'
 # The real functions, before Nova's OpenStackSDKFixture mocks them.
 _REAL_GET_ENDPOINT = openstack.proxy.Proxy.get_endpoint
 _REAL_MAKE_PROXY = service_description.ServiceDescription._make_proxy
-
-_OS_ENV = ('OS_CLOUD', 'OS_AUTH_URL', 'OS_USERNAME', 'OS_PASSWORD',
-           'OS_PROJECT_NAME', 'OS_TOKEN', 'OS_AUTH_TYPE', 'OS_ENDPOINT',
-           'OS_CLIENT_CONFIG_FILE', 'OS_PLACEMENT_API_VERSION',
-           'OS_COMPUTE_API_VERSION', 'OS_REGION_NAME')
 
 
 def installed_nova_file(relative):
@@ -313,7 +310,7 @@ class NovaTestCase(libvirt_base.ServersTestBase):
             args += ['-f', 'json']
         with fixtures.EnvironmentVariable('HOME', self.useFixture(
                 fixtures.TempDir()).path):
-            env = [fixtures.EnvironmentVariable(k) for k in _OS_ENV]
+            env = [tests_base.CleanOsEnvironment()]
             env += [fixtures.EnvironmentVariable(k, v)
                     for k, v in self.cloud_env().items()]
             # openstacksdk's real proxies for the shell only: Nova's own

@@ -1,6 +1,6 @@
 """Test 4: a flavor made by ``vfio flavor create`` boots on the VFs.
 
-On the host converted by the plan (see :mod:`test_generated_config`),
+On the host converted by the plan (see :mod:`scenario`),
 ``openstack vfio flavor create`` makes the VF flavor for the plan's
 resource class and alias.  Nova's real scheduler (``pci_in_placement``)
 must place a server with it on the converted host; the guest's libvirt
@@ -13,7 +13,7 @@ from vfioclient.tests.conformance import harness  # isort:skip  (first)
 
 from lxml import etree
 
-from vfioclient.tests.conformance import test_generated_config as scenario
+from vfioclient.tests.conformance import scenario
 
 
 class FlavorBootsTest(scenario.ConvertedHostTestCase):

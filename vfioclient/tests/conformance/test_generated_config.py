@@ -10,164 +10,31 @@ lines (``"managed": "no"``, our resource class) and
 PCI provider named after the PF, with our resource class, one unit per VF
 and the traits Nova adds.
 
-:class:`ConvertedHostTestCase` is the shared scenario of tests 3-5.
+The scenario (:class:`scenario.ConvertedHostTestCase`) is shared with
+tests 4 and 5.
 """
 
 from vfioclient.tests.conformance import harness  # isort:skip  (first)
 
 import json
 
-import fixtures
-from oslo_config import cfg
-
-import nova.conf
-from nova.tests.fixtures import libvirt as fakelibvirt
-
-from vfioclient.sandbox import fakesysfs as fake_sysfs
-
-CONF = nova.conf.CONF
-
-HOST = 'gpuhost'
-PF = '0000:82:00.0'
-A40_PRODUCT = '2235'
-LEGACY_TYPE = ('nvidia-558', 'NVIDIA A40-2Q', 1)
-VF_TYPE = (558, 'NVIDIA A40-2Q')
-RESOURCE_CLASS = 'CUSTOM_NVIDIA_A40_2Q'
-NOVA_PCI_TRAITS = {'COMPUTE_MANAGED_PCI_DEVICE', 'OWNER_NOVA'}
+from vfioclient.tests.conformance import scenario
 
 
-class ConvertedHostTestCase(harness.NovaTestCase):
-    """A legacy A40 host, its plan, and the host converted by the plan."""
-
-    NUM_VFS = 4
-
-    def setUp(self):
-        super().setUp()
-        self.flags(enabled_mdev_types=[LEGACY_TYPE[0]], group='devices')
-        nova.conf.devices.register_dynamic_opts(CONF)
-        pci_info = fakelibvirt.HostPCIDevicesInfo(num_pci=0, num_pfs=0,
-                                                  num_vfs=0)
-        self.vfs = harness.add_sriov_gpu(pci_info, 0x82, A40_PRODUCT,
-                                         self.NUM_VFS,
-                                         vf_mdev_types=[LEGACY_TYPE])
-        self.start_gpu_compute(HOST, pci_info)
-        self.legacy_flavor = self._create_flavor(
-            name='vgpu.a40-2q', extra_spec={'resources:VGPU': '1'})
-        self.assertEqual(
-            {'%s_pci_%s' % (HOST, a.replace(':', '_').replace('.', '_'))
-             for a in self.vfs},
-            set(self.child_providers(HOST)),
-            'Nova %s should make one legacy pGPU provider per mdev-capable '
-            'VF' % harness.NOVA_RELEASE)
-        self.plan_path, self.plan = self.make_plan()
-
-    def host_report(self, mode):
-        """The host report ``vfio host report`` gives for ``gpuhost``."""
-        gpu = {'address': PF, 'product_id': A40_PRODUCT,
-               'sriov_totalvfs': 32, 'vfs': self.NUM_VFS}
-        if mode == 'legacy':
-            gpu.update(vf_mode='legacy',
-                       vf_mdev_types=[(VF_TYPE[0], VF_TYPE[1], 24)])
-        else:
-            gpu.update(vf_mode='variant', creatable=[VF_TYPE],
-                       current={i: VF_TYPE[0] for i in range(self.NUM_VFS)})
-        root = self.useFixture(fixtures.TempDir()).path
-        fake_sysfs.build_host(root, {'hostname': HOST, 'gpus': [gpu]})
-        rc, report, out = self.openstack(
-            'vfio', 'host', 'report', '--sysfs-root', root,
-            '--hostname', HOST)
-        self.assertEqual(
-            self.vfs, [d['address'] for d in report['devices']
-                       if d.get('physfn')],
-            'the fake sysfs and the fake libvirt disagree on VF addresses')
-        return self.write_file('%s-%s.json' % (HOST, mode), out)
-
-    def make_plan(self):
-        report = self.host_report('legacy')
-        out = self.write_file('plan.json', '')
-        # No vGPU is in use, so nothing names the legacy type: say it.
-        self.openstack('vfio', 'plan', '--host-report', report,
-                       '--map', 'VGPU=%s' % VF_TYPE[1],
-                       '--output', out, '--concurrency', '1')
-        with open(out, encoding='utf-8') as f:
-            plan = json.load(f)
-        return out, plan
-
-    def host_plan(self):
-        for host in self.plan['hosts']:
-            if host['host'] == HOST:
-                return host
-        self.fail('the plan has no entry for %s: %s' % (HOST, self.plan))
-
-    def convert_host(self):
-        """Apply the plan's nova.conf to gpuhost and restart nova-compute.
-
-        The VFs switch to the variant driver: they stop offering mdev
-        types.  Controllers get the plan's alias and pci_in_placement.
-        """
-        host = self.host_plan()
-        harness.remove_mdev_support(self.connection(HOST).pci_info)
-        for opt in host['conf_remove']:
-            try:
-                CONF.clear_override(opt['option'], group=opt['section'])
-            except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
-                pass    # never set in this harness
-        self.flags(device_spec=list(host['device_spec']),
-                   alias=list(host['alias']), group='pci')
-        for opt in (list(host['conf_set'])
-                    + list(self.plan['controllers']['conf_set'])):
-            if opt['option'] in ('device_spec', 'alias'):
-                continue
-            self.flags(**{opt['option']: _conf_value(opt['value']),
-                          'group': opt['section']})
-        self.flags(alias=list(self.plan['controllers']['alias']),
-                   group='pci')
-        self.restart_compute_service(HOST)
-
-    def pci_provider(self):
-        name = '%s_%s' % (HOST, PF.upper())
-        children = self.child_providers(HOST)
-        self.assertIn(
-            name, children,
-            'Nova %s did not report the PCI provider %s for the plan\'s '
-            'device_spec; providers: %s' % (harness.NOVA_RELEASE, name,
-                                            sorted(children)))
-        return children[name]
-
-    def create_vf_flavor(self, name, count=1, disk=10):
-        """``openstack vfio flavor create``; returns the flavor id."""
-        alias = self.plan['aliases'][0]
-        rc, rows, _ = self.openstack(
-            'vfio', 'flavor', 'create', name, '--vcpus', '2', '--ram',
-            '2048', '--disk', str(disk), '--resource-class',
-            RESOURCE_CLASS, '--alias', alias['name'],
-            '--count', str(count), '--concurrency', '1')
-        self.assertEqual(1, len(rows), rows)
-        row = rows[0]
-        self.assertEqual('%s:%d' % (alias['name'], count),
-                         row['extra_specs'].get('pci_passthrough:alias'),
-                         row)
-        return row['id']
-
-
-def _conf_value(value):
-    if value in ('True', 'False'):
-        return value == 'True'
-    return value
-
-
-class GeneratedConfigTest(ConvertedHostTestCase):
+class GeneratedConfigTest(scenario.ConvertedHostTestCase):
 
     def test_plan_lines_are_what_nova_needs(self):
         host = self.host_plan()
-        self.assertEqual([RESOURCE_CLASS], self.plan['resource_classes'])
+        self.assertEqual([scenario.RESOURCE_CLASS],
+                         self.plan['resource_classes'])
         specs = [json.loads(line) for line in host['device_spec']]
         self.assertTrue(specs, 'the plan gives no device_spec for %s'
-                        % HOST)
+                        % scenario.HOST)
         for spec in specs:
             self.assertEqual('no', str(spec.get('managed')).lower(),
                              'variant-driver VFs need "managed": "no"')
-            self.assertEqual(RESOURCE_CLASS, spec.get('resource_class'))
+            self.assertEqual(scenario.RESOURCE_CLASS,
+                             spec.get('resource_class'))
         options = {(o['section'], o['option']): o['value']
                    for o in host['conf_set']}
         self.assertEqual('True', options.get(('pci', 'report_in_placement')))
@@ -177,12 +44,12 @@ class GeneratedConfigTest(ConvertedHostTestCase):
         rp = self.pci_provider()
         inventory = self._get_provider_inventory(rp['uuid'])
         self.assertEqual(
-            {RESOURCE_CLASS: (self.NUM_VFS, self.NUM_VFS)},
+            {scenario.RESOURCE_CLASS: (self.NUM_VFS, self.NUM_VFS)},
             {rc: (v['total'], v['max_unit']) for rc, v in inventory.items()},
             'Nova %s counts the VFs matched by the plan\'s device_spec on '
             'the PF\'s provider under the device_spec resource_class'
             % harness.NOVA_RELEASE)
-        expected_traits = set(NOVA_PCI_TRAITS)
+        expected_traits = set(scenario.NOVA_PCI_TRAITS)
         for line in self.host_plan()['device_spec']:
             traits = json.loads(line).get('traits')
             if traits:
@@ -190,13 +57,13 @@ class GeneratedConfigTest(ConvertedHostTestCase):
         self.assertEqual(
             expected_traits, self.provider_traits(rp['uuid']),
             'traits Nova %s puts on the PCI provider' % harness.NOVA_RELEASE)
-        self.assertEqual(self.compute_rp_uuids[HOST],
+        self.assertEqual(self.compute_rp_uuids[scenario.HOST],
                          rp['parent_provider_uuid'],
                          'PCI providers are children of the compute node')
         # Nova tracks the VFs with the plan's "managed" tag.
         devices = harness.objects.PciDeviceList.get_by_compute_node(
             self.ctxt, harness.objects.ComputeNode.get_by_nodename(
-                self.ctxt, HOST).id)
+                self.ctxt, scenario.HOST).id)
         self.assertEqual(
             sorted(self.vfs),
             sorted(d.address for d in devices),

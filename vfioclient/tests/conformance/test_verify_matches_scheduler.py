@@ -1,7 +1,7 @@
 """Test 5: the capacity ``vfio verify`` reports is what Nova's scheduler
 places.
 
-On the host converted by the plan (see :mod:`test_generated_config`),
+On the host converted by the plan (see :mod:`scenario`),
 ``openstack vfio verify`` is asked how many servers of a VF flavor fit;
 then servers are booted through Nova's real scheduler until one fails with
 "No valid host".  The number that went ACTIVE must equal verify's
@@ -12,7 +12,7 @@ builds it from the alias).
 
 from vfioclient.tests.conformance import harness  # isort:skip  (first)
 
-from vfioclient.tests.conformance import test_generated_config as scenario
+from vfioclient.tests.conformance import scenario
 
 
 class VerifyMatchesSchedulerTest(scenario.ConvertedHostTestCase):

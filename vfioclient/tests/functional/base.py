@@ -16,17 +16,11 @@ from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import session as ks_session
 from keystoneauth1.token_endpoint import Token
 from placement.tests.functional.fixtures import placement as placement_fx
-import testtools
 
+from vfioclient.tests import base as tests_base
 from vfioclient.tests.shell import run_shell  # noqa: F401 (re-exported)
 
 PLACEMENT_VERSION = '1.39'
-
-# Environment variables that would point the shell at some other cloud.
-_OS_ENV = ('OS_CLOUD', 'OS_AUTH_URL', 'OS_USERNAME', 'OS_PASSWORD',
-           'OS_PROJECT_NAME', 'OS_TOKEN', 'OS_AUTH_TYPE', 'OS_ENDPOINT',
-           'OS_CLIENT_CONFIG_FILE', 'OS_COMPUTE_ENDPOINT_OVERRIDE',
-           'OS_PLACEMENT_API_VERSION', 'OS_COMPUTE_API_VERSION')
 
 
 class CommandResult:
@@ -42,13 +36,12 @@ class CommandResult:
         return iter((self.rc, self.json, self.stderr))
 
 
-class NoCloudTestCase(testtools.TestCase):
-    """The shell with no OS_* variables at all (offline commands)."""
+class NoCloudTestCase(tests_base.TestCase):
+    """The shell with no cloud settings (``OS_*``) at all (offline
+    commands)."""
 
     def setUp(self):
         super().setUp()
-        for name in _OS_ENV:
-            self.useFixture(fixtures.EnvironmentVariable(name))
         self.useFixture(fixtures.TempHomeDir())
         for name in ('keystoneauth', 'stevedore', 'osc_lib', 'cliff'):
             logging.getLogger(name).setLevel(logging.WARNING)

@@ -2,20 +2,44 @@
 Placement and Nova API on 127.0.0.1), one sandbox per test class.
 
 The real ``openstack`` CLI runs as a subprocess with the sandbox's
-``clouds.yaml``, exactly as an operator would run it.
+``clouds.yaml``, exactly as an operator would run it.  :data:`OPENSTACK`
+and :data:`MISSING` say whether it can (tests skip otherwise), and
+:func:`sandbox_cmd` is how tests run ``vfio-sandbox``.
 """
 
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 
 import fixtures
 import testtools
 
 from vfioclient.sandbox import config
-from vfioclient.tests.functional import test_sandbox
+from vfioclient.tests import base
+
+BIN = os.path.dirname(sys.executable)
+OPENSTACK = os.path.join(BIN, 'openstack')
+MISSING = [m for m in ('keystone', 'placement', 'nova')
+           if importlib.util.find_spec(m) is None]
+
+
+def sandbox_cmd(state, *args, state_dir_after=False):
+    exe = os.path.join(BIN, 'vfio-sandbox')
+    if os.path.exists(exe):
+        command = [exe]
+    else:
+        command = [sys.executable, '-c',
+                   'import sys; from vfioclient.sandbox.cli import main; '
+                   'sys.exit(main())']
+    if state_dir_after:
+        # vfio-sandbox <subcommand> --state-dir <dir> ...
+        return (command + list(args[:1]) + ['--state-dir', state]
+                + list(args[1:]))
+    return command + ['--state-dir', state] + list(args)
 
 
 class SandboxTestCase(testtools.TestCase):
@@ -31,7 +55,7 @@ class SandboxTestCase(testtools.TestCase):
         try:
             for args in (('up',), ('seed', '--estate', cls.ESTATE)):
                 r = subprocess.run(
-                    test_sandbox.sandbox_cmd(cls.state, *args),
+                    sandbox_cmd(cls.state, *args),
                     capture_output=True, text=True, timeout=900,
                     stdin=subprocess.DEVNULL)
                 if r.returncode:
@@ -44,22 +68,20 @@ class SandboxTestCase(testtools.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        subprocess.run(test_sandbox.sandbox_cmd(cls.state, 'down'),
+        subprocess.run(sandbox_cmd(cls.state, 'down'),
                        capture_output=True, timeout=120,
                        stdin=subprocess.DEVNULL)
         shutil.rmtree(cls.state, True)
         super().tearDownClass()
 
     def env(self):
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith('OS_')}
-        env.update(OS_CLIENT_CONFIG_FILE=self.layout.clouds_yaml,
-                   OS_CLOUD=config.CLOUD_NAME)
-        return env
+        return base.clean_os_environ(
+            OS_CLIENT_CONFIG_FILE=self.layout.clouds_yaml,
+            OS_CLOUD=config.CLOUD_NAME)
 
     def osc(self, *args, ok=(0,), as_json=True):
         """Run ``openstack args``; ``.json`` holds the parsed output."""
-        argv = [test_sandbox.OPENSTACK] + list(args)
+        argv = [OPENSTACK] + list(args)
         if as_json:
             argv += ['-f', 'json']
         r = subprocess.run(argv, capture_output=True, text=True,

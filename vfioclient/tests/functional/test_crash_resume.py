@@ -32,140 +32,19 @@ import threading
 import time
 import urllib.parse
 
-import fixtures
 import testtools
 
 from vfioclient.apply import planfile
+from vfioclient.tests import base
 from vfioclient.tests import faults
+from vfioclient.tests.functional import loopback
 from vfioclient.tests.functional import sandbox
-from vfioclient.tests.functional import test_sandbox
-from vfioclient.tests import placement_server
 from vfioclient.tests import reliability_log
 
-OPENSTACK = test_sandbox.OPENSTACK
 HOLD = 2.0            # seconds a held request waits (the kill comes first)
 
 
-def clean_env(extra=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
-    env.update(extra or {})
-    return env
-
-
-def wait_for(predicate, timeout=60.0, what='condition'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError('timed out waiting for %s' % what)
-
-
-class Run:
-    """A finished CLI run: rc, stdout, stderr and parsed JSON rows."""
-
-    def __init__(self, rc, stdout, stderr):
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-        try:
-            self.json = json.loads(stdout) if stdout.strip() else None
-        except ValueError:
-            self.json = None
-
-    def rows(self, key='name'):
-        return {row[key]: row for row in self.json or ()}
-
-
-class LoopbackCliTestCase(testtools.TestCase):
-    """Real Placement on loopback with faults; the CLI as a subprocess."""
-
-    TOKEN = 'admin'
-
-    def setUp(self):
-        super().setUp()
-        self.useFixture(fixtures.TempHomeDir())
-        self.faults = None
-
-        def wrap(app):
-            self.faults = faults.FaultMiddleware(self.inner_middleware(app))
-            return self.faults
-        self.server = self.useFixture(
-            placement_server.LoopbackPlacement(middleware=wrap))
-        self.dir = self.useFixture(fixtures.TempDir()).path
-
-    def inner_middleware(self, app):
-        """Subclasses may wrap the app under the fault middleware."""
-        return app
-
-    def cloud_argv(self, token=None):
-        return ['--os-endpoint', self.server.endpoint,
-                '--os-token', token or self.TOKEN,
-                '--os-auth-type', 'admin_token']
-
-    def argv(self, *args, token=None, as_json=True):
-        argv = [OPENSTACK] + self.cloud_argv(token) + list(args)
-        if as_json:
-            argv += ['-f', 'json']
-        return argv
-
-    def osc(self, *args, token=None, as_json=True, timeout=120):
-        r = subprocess.run(self.argv(*args, token=token, as_json=as_json),
-                           capture_output=True, text=True, env=clean_env(),
-                           timeout=timeout, stdin=subprocess.DEVNULL)
-        return Run(r.returncode, r.stdout, r.stderr)
-
-    def start(self, *args, token=None):
-        return subprocess.Popen(
-            self.argv(*args, token=token), stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=clean_env(),
-            stdin=subprocess.DEVNULL)
-
-    def kill_when(self, proc, predicate, what):
-        """SIGKILL ``proc`` as soon as ``predicate()`` holds."""
-        try:
-            wait_for(lambda: predicate() or proc.poll() is not None,
-                     what=what)
-            if proc.poll() is not None:
-                self.fail('the process ended before %s: %s'
-                          % (what, proc.communicate()))
-            proc.send_signal(signal.SIGKILL)
-        finally:
-            proc.communicate(timeout=60)
-        self.assertEqual(-signal.SIGKILL, proc.returncode)
-
-    def write_plan(self, classes, name='plan.json'):
-        path = os.path.join(self.dir, name)
-        with open(path, 'w') as f:
-            json.dump(planfile.minimal_document(resource_classes=classes), f)
-        return path
-
-    def placement_classes(self):
-        resp = self.placement('GET', '/resource_classes')
-        return [rc['name'] for rc in resp['resource_classes']]
-
-    def placement(self, method, path, body=None, token='admin',
-                  version='1.39'):
-        url = urllib.parse.urlsplit(self.server.endpoint)
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-        headers = {'X-Auth-Token': token,
-                   'OpenStack-API-Version': 'placement %s' % version,
-                   'Accept': 'application/json'}
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            headers['Content-Type'] = 'application/json'
-        conn.request(method, url.path + path, body=data, headers=headers)
-        resp = conn.getresponse()
-        text = resp.read()
-        conn.close()
-        if resp.status >= 400:
-            raise AssertionError('%s %s: %s %s' % (method, path, resp.status,
-                                                   text))
-        return json.loads(text) if text else None
-
-
-class TestResourceClassCrash(LoopbackCliTestCase):
+class TestResourceClassCrash(loopback.LoopbackCliTestCase):
     """Kill ``resource class create --from-plan`` at five points."""
 
     CLASSES = ['CUSTOM_CRASH_%d' % i for i in range(1, 7)]
@@ -363,8 +242,8 @@ def flavor_plan(names, sources=None):
         flavors=flavors)
 
 
-@testtools.skipIf(test_sandbox.MISSING, 'sandbox packages missing')
-@testtools.skipUnless(os.path.exists(OPENSTACK),
+@testtools.skipIf(sandbox.MISSING, 'sandbox packages missing')
+@testtools.skipUnless(os.path.exists(sandbox.OPENSTACK),
                       'python-openstackclient is not installed')
 class TestFlavorCrashAndDrift(sandbox.SandboxTestCase):
     """ONE sandbox for the module: flavor crash points, drift, non-admin."""
@@ -375,12 +254,11 @@ class TestFlavorCrashAndDrift(sandbox.SandboxTestCase):
     def setUpClass(cls):
         super().setUpClass()
         try:
-            env = {k: v for k, v in os.environ.items()
-                   if not k.startswith('OS_')}
-            env.update(OS_CLIENT_CONFIG_FILE=cls.layout.clouds_yaml,
-                       OS_CLOUD=sandbox.config.CLOUD_NAME)
+            env = base.clean_os_environ(
+                OS_CLIENT_CONFIG_FILE=cls.layout.clouds_yaml,
+                OS_CLOUD=sandbox.config.CLOUD_NAME)
             out = subprocess.run(
-                [OPENSTACK, 'endpoint', 'list', '--service', 'compute',
+                [sandbox.OPENSTACK, 'endpoint', 'list', '--service', 'compute',
                  '--interface', 'public', '-f', 'json'], env=env,
                 capture_output=True, text=True, check=True, timeout=120,
                 stdin=subprocess.DEVNULL).stdout
@@ -431,13 +309,13 @@ class TestFlavorCrashAndDrift(sandbox.SandboxTestCase):
         plan = self.write_plan(flavor_plan(names))
         self.proxy.hold(method, path, nth=nth, after=after)
         proc = subprocess.Popen(
-            [OPENSTACK, 'vfio', 'flavor', 'create', '--from-plan', plan,
-             '-f', 'json'], env=self.env(), stdout=subprocess.PIPE,
+            [sandbox.OPENSTACK, 'vfio', 'flavor', 'create', '--from-plan',
+             plan, '-f', 'json'], env=self.env(), stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         try:
-            wait_for(lambda: self.proxy.held.is_set()
-                     or proc.poll() is not None, timeout=300,
-                     what='the held request')
+            loopback.wait_for(lambda: self.proxy.held.is_set()
+                              or proc.poll() is not None, timeout=300,
+                              what='the held request')
             if proc.poll() is not None:
                 self.fail('finished before the hold: %s'
                           % (proc.communicate(),))
@@ -577,8 +455,8 @@ class TestFlavorCrashAndDrift(sandbox.SandboxTestCase):
         env['OS_CLOUD'] = sandbox.config.CLOUD_NAME + '-demo'
         plan = self.write_plan(flavor_plan(['nonadmin.f1']))
         r = subprocess.run(
-            [OPENSTACK, 'vfio', 'flavor', 'create', '--from-plan', plan],
-            env=env, capture_output=True, text=True, timeout=300,
+            [sandbox.OPENSTACK, 'vfio', 'flavor', 'create', '--from-plan',
+             plan], env=env, capture_output=True, text=True, timeout=300,
             stdin=subprocess.DEVNULL)
         self.assertEqual(1, r.returncode)
         self.assertNotIn('Traceback', r.stderr)

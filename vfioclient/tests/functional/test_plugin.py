@@ -8,6 +8,7 @@ import sys
 import uuid
 
 from vfioclient.cloud import client
+from vfioclient.tests import base as tests_base
 from vfioclient.tests.functional import base
 
 EXPECTED_COMMANDS = (
@@ -34,8 +35,7 @@ class TestPluginLoads(base.NoCloudTestCase):
     def test_help_in_subprocess_has_no_version_options(self):
         # A real process, as an operator would run it: the plugin must not
         # add --os-placement-api-version (it would clash with osc-placement).
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith('OS_')}
+        env = tests_base.clean_os_environ()
         out = subprocess.run([_openstack_bin(), '--help'], env=env,
                              capture_output=True, text=True, timeout=120)
         self.assertEqual(0, out.returncode, out.stderr)

@@ -16,7 +16,6 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 
 import testtools
@@ -24,25 +23,8 @@ import testtools
 from vfioclient.sandbox import config
 from vfioclient.sandbox import estates
 from vfioclient.sandbox import runner
-
-BIN = os.path.dirname(sys.executable)
-OPENSTACK = os.path.join(BIN, 'openstack')
-MISSING = [m for m in ('keystone', 'placement', 'nova')
-           if importlib.util.find_spec(m) is None]
-
-
-def sandbox_cmd(state, *args, state_dir_after=False):
-    exe = os.path.join(BIN, 'vfio-sandbox')
-    if os.path.exists(exe):
-        base = [exe]
-    else:
-        base = [sys.executable, '-c',
-                'import sys; from vfioclient.sandbox.cli import main; '
-                'sys.exit(main())']
-    if state_dir_after:
-        # vfio-sandbox <subcommand> --state-dir <dir> ...
-        return base + list(args[:1]) + ['--state-dir', state] + list(args[1:])
-    return base + ['--state-dir', state] + list(args)
+from vfioclient.tests import base
+from vfioclient.tests.functional import sandbox
 
 
 def listening_sockets(pid):
@@ -77,16 +59,17 @@ def listening_sockets(pid):
     return found
 
 
-@testtools.skipIf(MISSING, 'sandbox packages missing (%s): '
-                  "pip install '.[sandbox]'" % ', '.join(MISSING))
-@testtools.skipUnless(os.path.exists(OPENSTACK),
+@testtools.skipIf(sandbox.MISSING, 'sandbox packages missing (%s): '
+                  "pip install '.[sandbox]'" % ', '.join(sandbox.MISSING))
+@testtools.skipUnless(os.path.exists(sandbox.OPENSTACK),
                       'python-openstackclient is not installed')
 class TestSandbox(testtools.TestCase):
 
     def sandbox(self, *args, check=True, state_dir_after=False):
-        r = subprocess.run(sandbox_cmd(self.state, *args,
-                                       state_dir_after=state_dir_after),
-                           capture_output=True, text=True, timeout=600)
+        r = subprocess.run(
+            sandbox.sandbox_cmd(self.state, *args,
+                                state_dir_after=state_dir_after),
+            capture_output=True, text=True, timeout=600)
         if check:
             self.assertEqual(0, r.returncode,
                              'vfio-sandbox %s failed:\n%s\n%s'
@@ -94,11 +77,10 @@ class TestSandbox(testtools.TestCase):
         return r
 
     def osc(self, *args):
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith('OS_')}
-        env.update(OS_CLIENT_CONFIG_FILE=self.layout.clouds_yaml,
-                   OS_CLOUD=config.CLOUD_NAME)
-        r = subprocess.run([OPENSTACK] + list(args) + ['-f', 'json'],
+        env = base.clean_os_environ(
+            OS_CLIENT_CONFIG_FILE=self.layout.clouds_yaml,
+            OS_CLOUD=config.CLOUD_NAME)
+        r = subprocess.run([sandbox.OPENSTACK] + list(args) + ['-f', 'json'],
                            capture_output=True, text=True, env=env,
                            timeout=120)
         self.assertEqual(0, r.returncode, 'openstack %s failed:\n%s'
@@ -118,7 +100,8 @@ class TestSandbox(testtools.TestCase):
         self.state = tempfile.mkdtemp(prefix='vfio-sandbox-test-')
         self.layout = config.Layout(self.state)
         self.addCleanup(shutil.rmtree, self.state, True)
-        self.addCleanup(subprocess.run, sandbox_cmd(self.state, 'down'),
+        self.addCleanup(subprocess.run,
+                        sandbox.sandbox_cmd(self.state, 'down'),
                         capture_output=True)
         self.expected = estates.get('small').expected()
 

@@ -13,13 +13,13 @@ written.  The sandbox password check (``audit --save-snapshot`` with
 import os
 
 from vfioclient.tests import faults
-from vfioclient.tests.functional import test_crash_resume
+from vfioclient.tests.functional import loopback
 from vfioclient.tests import reliability_log
 
 SECRET = 'SECRET-TOKEN-1234'
 
 
-class TestTokenNeverShown(test_crash_resume.LoopbackCliTestCase):
+class TestTokenNeverShown(loopback.LoopbackCliTestCase):
 
     TOKEN = 'admin:' + SECRET
 

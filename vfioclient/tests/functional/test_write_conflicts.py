@@ -22,7 +22,7 @@ import json
 import threading
 
 from vfioclient.tests import faults
-from vfioclient.tests.functional import test_crash_resume
+from vfioclient.tests.functional import loopback
 from vfioclient.tests import reliability_log
 
 CLASSES = ['CUSTOM_WC_%d' % i for i in range(1, 5)]
@@ -65,7 +65,7 @@ class RaceOnce:
         return [text]
 
 
-class TestWriteConflicts(test_crash_resume.LoopbackCliTestCase):
+class TestWriteConflicts(loopback.LoopbackCliTestCase):
 
     def inner_middleware(self, app):
         self.race = RaceOnce(app)

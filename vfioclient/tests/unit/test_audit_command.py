@@ -8,23 +8,20 @@ import json
 import os
 
 import fixtures
-import testtools
 
+from vfioclient.tests import base
 from vfioclient.tests.shell import run_shell
-from vfioclient.tests.unit import test_audit_rules as helpers
+from vfioclient.tests.unit import builders
 
 
-class TestAuditCommand(testtools.TestCase):
+class TestAuditCommand(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        for key in list(os.environ):
-            if key.startswith('OS_'):
-                self.useFixture(fixtures.EnvironmentVariable(key))
         self.tmp = self.useFixture(fixtures.TempDir()).path
 
     def snapshot(self, placement_max='1.39', legacy_used=1):
-        b = helpers.EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         if legacy_used is not None:
             b.legacy('cmp1', '0000:41:00.4', used=legacy_used)

@@ -1,94 +1,14 @@
 """Audit rules on hand-built snapshots: every finding by code and subject."""
 
 import json
-import uuid
 
 import testtools
 
 from vfioclient.model import cloud as model
 from vfioclient.nova import alias as nova_alias
-from vfioclient.nova import providers as nova_providers
 from vfioclient.rules import audit
 from vfioclient.rules import findings as F
-
-
-def uid(name):
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
-
-
-class EstateBuilder:
-    """Builds snapshots shaped like Nova's libvirt driver output."""
-
-    def __init__(self):
-        self.providers = []
-        self.allocations = []
-        self.services = []
-        self.hypervisors = []
-        self.flavors = []
-        self.servers = []
-        self.placement_max = '1.39'
-        self.compute_max = '2.100'
-
-    def host(self, name, in_nova=True):
-        root = model.Provider(uid(name), name, 1, None, uid(name),
-                              inventories=None, usages=None)
-        self.providers.append(root)
-        if in_nova:
-            self.services.append(model.ComputeService(
-                uid('svc' + name), name, 'nova-compute', 'enabled', 'up'))
-            self.hypervisors.append(model.Hypervisor(
-                uid('hv' + name), name, name, 'up', 'enabled'))
-        return root
-
-    def child(self, host, name, inventories, used=None, traits=()):
-        inv = {rc: model.Inventory(total=t, max_unit=t)
-               for rc, t in inventories.items()}
-        usages = {rc: (used or {}).get(rc, 0) for rc in inventories}
-        p = model.Provider(uid(name), name, 1, uid(host), uid(host),
-                           inventories=inv, usages=usages,
-                           traits=tuple(sorted(traits)))
-        self.providers.append(p)
-        return p
-
-    def legacy(self, host, address, total=1, rc='VGPU', used=0, traits=()):
-        name = nova_providers.legacy_provider_name(host, address)
-        return self.child(host, name, {rc: total}, {rc: used}, traits)
-
-    def pci(self, host, pf, rc, total, used=0):
-        name = nova_providers.pci_provider_name(host, pf)
-        return self.child(host, name, {rc: total}, {rc: used},
-                          traits=('COMPUTE_MANAGED_PCI_DEVICE',
-                                  'OWNER_NOVA'))
-
-    def flavor(self, name, **extra_specs):
-        f = model.Flavor(uid('flavor' + name), name, 4, 8192, 40,
-                         extra_specs=dict(extra_specs))
-        self.flavors.append(f)
-        return f
-
-    def server(self, name, host, flavor, provider=None, rc='VGPU'):
-        s = model.Server(uid('server' + name), name, 'p1', 'ACTIVE', host,
-                         host, flavor.name,
-                         flavor_extra_specs=dict(flavor.extra_specs))
-        self.servers.append(s)
-        if provider is not None:
-            self.allocate(s.id, provider, rc)
-        return s
-
-    def allocate(self, consumer, provider, rc='VGPU', amount=1):
-        self.allocations.append(model.Allocation(consumer, provider.uuid,
-                                                 {rc: amount}))
-
-    def snapshot(self):
-        return model.build(
-            collected_at='2026-11-25T00:00:00Z',
-            microversions={'placement': '1.39', 'compute': '2.61'},
-            placement_max_version=self.placement_max,
-            compute_max_version=self.compute_max,
-            providers=self.providers, allocations=self.allocations,
-            resource_classes=['VGPU', 'VCPU'], services=self.services,
-            hypervisors=self.hypervisors, flavors=self.flavors,
-            servers=self.servers)
+from vfioclient.tests.unit import builders
 
 
 def codes(found):
@@ -102,7 +22,7 @@ def by_code(found, code):
 class TestRecognise(testtools.TestCase):
 
     def test_legacy_vf_and_pci_pf_are_the_same_gpu(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         vf = b.legacy('cmp1', '0000:41:00.4')
         pf = b.pci('cmp1', '0000:41:00.0', 'CUSTOM_NVIDIA_A40_2Q', 3)
@@ -114,7 +34,7 @@ class TestRecognise(testtools.TestCase):
         self.assertEqual((pf.uuid,), tuple(p.uuid for p in gpu.pci))
 
     def test_t4_provider_on_pf_is_its_own_gpu(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         b.legacy('cmp1', '0000:3b:00.0', total=16)
         b.legacy('cmp1', '0000:d8:00.0', total=16)
@@ -123,7 +43,7 @@ class TestRecognise(testtools.TestCase):
                          [g.address for g in estate.gpus])
 
     def test_custom_mdev_class_is_recognised(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         b.legacy('cmp1', '0000:41:00.4', rc='CUSTOM_NVIDIA_558')
         estate = audit.recognise(b.snapshot())
@@ -134,7 +54,7 @@ class TestRecognise(testtools.TestCase):
 class TestFindings(testtools.TestCase):
 
     def test_pure_legacy_estate(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         p1 = b.legacy('cmp1', '0000:41:00.4', used=1)
         b.legacy('cmp1', '0000:41:00.5')
@@ -153,11 +73,11 @@ class TestFindings(testtools.TestCase):
         self.assertEqual(0, F.exit_code(found))
 
     def test_stale_provider_without_and_with_allocations(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('gone', in_nova=False)
         idle = b.legacy('gone', '0000:41:00.4')
         busy = b.legacy('gone', '0000:41:00.5', used=1)
-        b.allocate(uid('orphan'), busy)
+        b.allocate(builders.uid('orphan'), busy)
         found = audit.audit(b.snapshot())
         self.assertIn(('VFIO-A104', 'provider %s (%s)' % (idle.name,
                                                          idle.uuid)),
@@ -170,18 +90,18 @@ class TestFindings(testtools.TestCase):
         self.assertEqual(2, F.exit_code(found))
 
     def test_orphan_allocation(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         p = b.legacy('cmp1', '0000:41:00.4', used=1)
-        b.allocate(uid('ghost'), p)
+        b.allocate(builders.uid('ghost'), p)
         found = audit.audit(b.snapshot())
         orphan = by_code(found, 'VFIO-A106')
-        self.assertEqual(['consumer %s' % uid('ghost')],
+        self.assertEqual(['consumer %s' % builders.uid('ghost')],
                          [f.subject for f in orphan])
         self.assertIn('VGPU=1 on cmp1_pci_0000_41_00_4', orphan[0].message)
 
     def test_allocation_on_another_host(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         b.host('cmp2')
         p = b.legacy('cmp2', '0000:41:00.4', used=1)
@@ -193,7 +113,7 @@ class TestFindings(testtools.TestCase):
         self.assertIn('but the server is on cmp1', found[0].message)
 
     def test_same_gpu_twice_and_mixed_vfs(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         b.legacy('cmp1', '0000:41:00.4', rc='VGPU')
         b.legacy('cmp1', '0000:41:00.5', rc='CUSTOM_NVIDIA_558')
@@ -205,7 +125,7 @@ class TestFindings(testtools.TestCase):
                          [f.subject for f in by_code(found, 'VFIO-A109')])
 
     def test_pci_provider_with_two_classes(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         p = b.child('cmp1', 'cmp1_0000:41:00.0',
                     {'CUSTOM_A': 2, 'CUSTOM_B': 2},
@@ -215,7 +135,7 @@ class TestFindings(testtools.TestCase):
                          [f.subject for f in found])
 
     def test_pci_class_unused_and_alias_class_missing(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         b.pci('cmp1', '0000:41:00.0', 'CUSTOM_NVIDIA_A40_2Q', 4)
         flavor = b.flavor('a40-4q', **{'pci_passthrough:alias': 'a40-4q:1'})
@@ -238,7 +158,7 @@ class TestFindings(testtools.TestCase):
         self.assertIn('CUSTOM_NVIDIA_A40_4Q', missing[0].message)
 
     def test_clean_converted_estate_has_no_warnings(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         pf = b.pci('cmp1', '0000:41:00.0', 'CUSTOM_NVIDIA_A40_2Q', 4,
                    used=1)
@@ -252,7 +172,7 @@ class TestFindings(testtools.TestCase):
         self.assertEqual([], found)
 
     def test_flavor_asks_for_missing_and_invalid_classes(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         b.legacy('cmp1', '0000:41:00.4')
         bad = b.flavor('bad', **{'resources:CUSTOM_a-b': '1'})
@@ -264,19 +184,19 @@ class TestFindings(testtools.TestCase):
                          [f.subject for f in by_code(found, 'VFIO-A112')])
 
     def test_wide_tree_risk(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         for i in range(8):
             b.legacy('cmp1', '0000:41:0%d.%d' % (i // 4, 4 + i % 4))
         b.flavor('two', **{'resources1:VGPU': '1', 'resources2:VGPU': '1'})
         b.flavor('one', **{'resources:VGPU': '1'})
         found = by_code(audit.audit(b.snapshot()), 'VFIO-A114')
-        self.assertEqual(['flavor two (%s)' % uid('flavortwo')],
+        self.assertEqual(['flavor two (%s)' % builders.uid('flavortwo')],
                          [f.subject for f in found])
         self.assertIn('max_allocation_candidates', found[0].remedy)
 
     def test_old_services(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.placement_max = '1.30'
         b.compute_max = '2.96'
         found = audit.audit(b.snapshot())
@@ -286,7 +206,7 @@ class TestFindings(testtools.TestCase):
 
     def test_output_is_deterministic(self):
         def build(order):
-            b = EstateBuilder()
+            b = builders.EstateBuilder()
             for host in order:
                 b.host(host, in_nova=False)
                 b.legacy(host, '0000:41:00.4', used=1)
@@ -297,7 +217,7 @@ class TestFindings(testtools.TestCase):
 class TestSummary(testtools.TestCase):
 
     def test_rows(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         p = b.legacy('cmp1', '0000:3b:00.0', total=16, used=1)
         b.pci('cmp1', '0000:41:00.0', 'CUSTOM_X', 4, used=2)
@@ -313,7 +233,7 @@ class TestSummary(testtools.TestCase):
 class TestSnapshotModel(testtools.TestCase):
 
     def test_round_trip_is_identical(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         b.host('cmp1')
         p = b.legacy('cmp1', '0000:41:00.4', used=1)
         flavor = b.flavor('vgpu', **{'resources:VGPU': '1'})
@@ -325,7 +245,7 @@ class TestSnapshotModel(testtools.TestCase):
         self.assertEqual(text, again.to_json())
 
     def test_wrong_version_and_truncation(self):
-        b = EstateBuilder()
+        b = builders.EstateBuilder()
         text = b.snapshot().to_json()
         doc = json.loads(text)
         doc['schema_version'] = 99

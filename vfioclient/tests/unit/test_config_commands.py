@@ -4,8 +4,8 @@ import json
 import os
 
 import fixtures
-import testtools
 
+from vfioclient.tests import base
 from vfioclient.tests.shell import run_shell
 
 GOOD = ('[pci]\n'
@@ -23,13 +23,10 @@ BROKEN = '[pci]\ndevice_spec = {"address": "0000:25:00.4", managed: "no"}\n'
 WARN = '[pci]\ndevice_spec = {"vendor_id": "8086", "mangaed": "no"}\n'
 
 
-class ConfigCommandTest(testtools.TestCase):
+class ConfigCommandTest(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        for name in list(os.environ):
-            if name.startswith('OS_'):
-                self.useFixture(fixtures.EnvironmentVariable(name))
         self.dir = self.useFixture(fixtures.TempDir()).path
 
     def write(self, name, text):

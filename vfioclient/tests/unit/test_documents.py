@@ -24,7 +24,7 @@ from vfioclient.model import plan
 from vfioclient.model import schema
 from vfioclient.rules import plan as plan_rules
 from vfioclient.sandbox import fakesysfs as fake_sysfs
-from vfioclient.tests.unit import test_plan_rules as plan_helpers
+from vfioclient.tests.unit import builders
 
 
 def schema_errors(kind, doc):
@@ -39,7 +39,7 @@ class DocumentCase(testtools.TestCase):
         super().setUp()
         self.dir = self.useFixture(fixtures.TempDir()).path
 
-    def host_report(self, preset='a40', address=plan_helpers.A40_PF):
+    def host_report(self, preset='a40', address=builders.A40_PF):
         spec = fake_sysfs.preset(preset)
         if address and spec['gpus']:
             spec['gpus'][0]['address'] = address
@@ -50,7 +50,7 @@ class DocumentCase(testtools.TestCase):
             collected_at='2026-11-25T00:00:00Z')
 
     def estate(self):
-        b = plan_helpers.two_host_estate()
+        b = builders.two_host_estate()
         b.host('a40-host')
         b.legacy_gpu('a40-host', rc='VGPU')
         return b.snapshot()

@@ -4,25 +4,21 @@ What is refused or parsed before the command needs a cloud; the
 requests themselves are covered by the functional tests.
 """
 
-import os
 
 import fixtures
-import testtools
 
 from vfioclient.apply import flavors as apply_flavors
+from vfioclient.tests import base
 from vfioclient.tests.shell import run_shell
 
 AD_HOC = ('vfio', 'flavor', 'create', 't1.vf', '--vcpus', '2', '--ram',
           '2048', '--resource-class', 'CUSTOM_A40_2Q')
 
 
-class TestFlavorCreateArguments(testtools.TestCase):
+class TestFlavorCreateArguments(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        for key in list(os.environ):
-            if key.startswith('OS_'):
-                self.useFixture(fixtures.EnvironmentVariable(key))
         self.useFixture(fixtures.TempHomeDir())
 
     def openstack(self, *argv):

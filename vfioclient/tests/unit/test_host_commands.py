@@ -9,6 +9,7 @@ from oslotest import base
 
 from vfioclient.model import host as model
 from vfioclient.sandbox import fakesysfs as fake_sysfs
+from vfioclient.tests import base as tests_base
 from vfioclient.tests.shell import run_shell
 
 
@@ -16,9 +17,7 @@ class ShellTestCase(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()
-        for key in list(os.environ):
-            if key.startswith('OS_'):
-                self.useFixture(fixtures.EnvironmentVariable(key))
+        self.useFixture(tests_base.CleanOsEnvironment())
         self.tmp = self.useFixture(fixtures.TempDir()).path
 
     def build(self, preset):

@@ -255,3 +255,79 @@ class TestChecker(testtools.TestCase):
         layers = parse_layer_map(text)
         self.assertEqual({'a': frozenset(), 'b': frozenset({'a', 'c'})},
                          layers)
+
+
+# -- tests import support modules, never other test modules -----------------
+
+TESTS_DIR = os.path.join(PACKAGE_DIR, 'tests')
+
+
+def suite_modules():
+    """(dotted name, source) of every module under vfioclient/tests."""
+    for root, dirs, files in os.walk(TESTS_DIR):
+        dirs[:] = sorted(d for d in dirs if d != '__pycache__')
+        parts = os.path.relpath(root, REPO_DIR).split(os.sep)
+        for name in sorted(files):
+            if not name.endswith('.py'):
+                continue
+            module = parts + ([] if name == '__init__.py' else [name[:-3]])
+            with open(os.path.join(root, name), encoding='utf-8') as f:
+                yield '.'.join(module), f.read()
+
+
+def imports_of_test_modules(module, source):
+    """Imports of ``test_*`` modules in ``module``: test modules are no
+    libraries (a subclass of their test cases runs their tests again)."""
+    return ['%s imports %s: move what it shares into a support module'
+            % (module, target)
+            for target in imported_modules(module, source)
+            if any(part.startswith('test_') for part in target.split('.'))]
+
+
+class TestNoTestModuleImports(testtools.TestCase):
+    """Shared builders and bases live in support modules (names that do not
+    start with ``test_``); no module imports a ``test_*`` module."""
+
+    def test_suites_import_no_test_module(self):
+        problems = []
+        for module, source in suite_modules():
+            problems.extend(imports_of_test_modules(module, source))
+        self.assertEqual([], problems)
+
+    def test_walk_covers_every_suite(self):
+        modules = {module for module, _source in suite_modules()}
+        for expected in ('vfioclient.tests.base',
+                         'vfioclient.tests.unit.builders',
+                         'vfioclient.tests.unit.test_layers',
+                         'vfioclient.tests.functional.loopback',
+                         'vfioclient.tests.functional.test_crash_resume',
+                         'vfioclient.tests.conformance.scenario',
+                         'vfioclient.tests.bench.bench_audit'):
+            self.assertIn(expected, modules)
+
+    def test_importing_a_test_module_fails(self):
+        src = 'from vfioclient.tests.unit import test_plan_rules as helpers\n'
+        problems = imports_of_test_modules('vfioclient.tests.unit.test_x', src)
+        self.assertEqual(1, len(problems))
+        self.assertIn('imports vfioclient.tests.unit.test_plan_rules',
+                      problems[0])
+
+    def test_every_import_form_fails(self):
+        src = ('from . import test_sandbox\n'
+               'from vfioclient.tests.functional.test_crash_resume import '
+               'LoopbackCliTestCase\n'
+               'def helper():\n'
+               '    import vfioclient.tests.unit.test_audit_rules\n')
+        problems = imports_of_test_modules(
+            'vfioclient.tests.functional.synthetic', src)
+        self.assertEqual(3, len(problems), problems)
+        self.assertIn('vfioclient.tests.functional.test_sandbox',
+                      problems[0])
+
+    def test_support_modules_pass(self):
+        src = ('from vfioclient.tests import base\n'
+               'from vfioclient.tests.unit import builders\n'
+               'from vfioclient.tests.functional import loopback\n'
+               'import testtools\n')
+        self.assertEqual([], imports_of_test_modules(
+            'vfioclient.tests.unit.test_x', src))

@@ -44,11 +44,11 @@ from vfioclient.render import runbook
 from vfioclient.rules import audit as audit_rules
 from vfioclient.rules import plan as plan_rules
 from vfioclient.sandbox import fakesysfs as fake_sysfs
+from vfioclient.tests import base
 from vfioclient.tests import reliability_log
 from vfioclient.tests.shell import run_shell
-from vfioclient.tests.unit import test_plan_rules as plan_helpers
+from vfioclient.tests.unit import builders
 from vfioclient.v1 import base as v1_base
-from vfioclient.v1 import base
 
 
 def fuzz_settings(n):
@@ -59,7 +59,7 @@ def fuzz_settings(n):
 # -- valid documents made by the real code ------------------------------------
 
 def valid_snapshot():
-    b = plan_helpers.two_host_estate()
+    b = builders.two_host_estate()
     b.host('a40-host')
     b.legacy_gpu('a40-host', rc='VGPU')
     return b.snapshot()
@@ -67,7 +67,7 @@ def valid_snapshot():
 
 def valid_host_report():
     spec = fake_sysfs.preset('a40')
-    spec['gpus'][0]['address'] = plan_helpers.A40_PF
+    spec['gpus'][0]['address'] = builders.A40_PF
     root = tempfile.mkdtemp()
     try:
         fake_sysfs.build_host(root, spec)
@@ -267,7 +267,7 @@ class LoaderFuzzBase(testtools.TestCase):
                 plan = planfile.load_plan(path)
                 runbook.render(plan, plan_file=path)
             else:
-                base.load_host_reports([path])
+                v1_base.load_host_reports([path])
         except exceptions.CommandError as e:
             self.assertIn(path, str(e))
             tally.add('clear CommandError naming the file')
@@ -626,9 +626,7 @@ class TestShell(LoaderFuzzBase):
 
     def setUp(self):
         super().setUp()
-        for key in list(os.environ):
-            if key.startswith('OS_'):
-                self.useFixture(fixtures.EnvironmentVariable(key))
+        self.useFixture(base.CleanOsEnvironment())
         self.useFixture(fixtures.TempHomeDir())
         self.conf = self.write(NOVA_CONF, suffix='.conf')
         self.snapshot = self.write(valid_snapshot().to_json())

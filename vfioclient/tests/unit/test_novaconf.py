@@ -5,7 +5,7 @@ import testtools
 from vfioclient.model import plan as plan_model
 from vfioclient.render import novaconf
 from vfioclient.rules import plan as rules
-from vfioclient.tests.unit import test_plan_rules as helpers
+from vfioclient.tests.unit import builders
 
 
 class TestConfText(testtools.TestCase):
@@ -23,7 +23,7 @@ class TestConfText(testtools.TestCase):
         self.assertEqual('', novaconf.conf_text(()))
 
     def test_plan_snippets(self):
-        plan = rules.make_plan(helpers.two_host_estate().snapshot())
+        plan = rules.make_plan(builders.two_host_estate().snapshot())
         host = plan.host('cmp1')
         self.assertEqual(
             '[pci]\nreport_in_placement = True\n%s%s\n'

@@ -5,28 +5,25 @@ import os
 import stat
 
 import fixtures
-import testtools
 
 from vfioclient.model import plan as plan_model
+from vfioclient.tests import base
 from vfioclient.tests.shell import run_shell
-from vfioclient.tests.unit import test_plan_rules as helpers
+from vfioclient.tests.unit import builders
 
 
-class TestPlanCommand(testtools.TestCase):
+class TestPlanCommand(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        for key in list(os.environ):
-            if key.startswith('OS_'):
-                self.useFixture(fixtures.EnvironmentVariable(key))
         self.tmp = self.useFixture(fixtures.TempDir()).path
-        b = helpers.two_host_estate()
+        b = builders.two_host_estate()
         b.host('a40-host')
         b.legacy_gpu('a40-host', rc='VGPU')
         self.snapshot = os.path.join(self.tmp, 'snap.json')
         with open(self.snapshot, 'w') as f:
             f.write(b.snapshot().to_json())
-        rep = helpers.report('a40', address=helpers.A40_PF)
+        rep = builders.report('a40', address=builders.A40_PF)
         self.report = os.path.join(self.tmp, 'a40.json')
         with open(self.report, 'w') as f:
             json.dump(rep.to_json(), f)

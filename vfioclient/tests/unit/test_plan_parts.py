@@ -13,7 +13,7 @@ from vfioclient.rules.plan import gpus as plan_gpus
 from vfioclient.rules.plan import hosts as plan_hosts
 from vfioclient.rules.plan import legacy
 from vfioclient.rules.plan import vftype
-from vfioclient.tests.unit import test_plan_rules as helpers
+from vfioclient.tests.unit import builders
 
 RC = 'CUSTOM_NVIDIA_A40_2Q'
 
@@ -40,7 +40,7 @@ class TestRefusals(testtools.TestCase):
     """Helpers return a Refusal naming the GPU, never a bare string."""
 
     def test_unknown_legacy_type(self):
-        gpu = legacy.Gpu(host='cmp1', address=helpers.A40_PF, legacy=(),
+        gpu = legacy.Gpu(host='cmp1', address=builders.A40_PF, legacy=(),
                          legacy_classes=('VGPU',), legacy_key='VGPU')
         refusal = vftype.choose_vf_type(gpu, [], ())
         self.assertIsInstance(refusal, plan_model.Refusal)
@@ -50,7 +50,7 @@ class TestRefusals(testtools.TestCase):
         self.assertIn('--map VGPU=<VF type>', refusal.reason)
 
     def test_profile_of_another_board(self):
-        gpu = legacy.Gpu(host='cmp1', address=helpers.A40_PF, legacy=(),
+        gpu = legacy.Gpu(host='cmp1', address=builders.A40_PF, legacy=(),
                          legacy_type='nvidia-558',
                          legacy_name='NVIDIA A40-2Q', board='A10')
         refusal = vftype.choose_vf_type(gpu, [], ())
@@ -59,20 +59,20 @@ class TestRefusals(testtools.TestCase):
             'A40-2Q: it is for A40, this GPU is A10'), refusal)
 
     def test_two_types_on_one_pf(self):
-        b = helpers.PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host('cmp1')
         providers = b.legacy_gpu('cmp1', vfs=2)
         providers += b.legacy_gpu('cmp1', vfs=2, rc='CUSTOM_NVIDIA_559')
-        refusal = legacy.recognise_legacy('cmp1', helpers.A40_PF,
+        refusal = legacy.recognise_legacy('cmp1', builders.A40_PF,
                                           providers, None, {}, {})
         self.assertIsInstance(refusal, plan_model.Refusal)
         self.assertIn('name types nvidia-558, nvidia-559', refusal.reason)
 
     def test_no_vf_addresses(self):
-        b = helpers.PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host('cmp1')
-        pf = b.legacy('cmp1', helpers.A40_PF, rc='CUSTOM_NVIDIA_558')
-        gpu = legacy.recognise_legacy('cmp1', helpers.A40_PF, [pf], None,
+        pf = b.legacy('cmp1', builders.A40_PF, rc='CUSTOM_NVIDIA_558')
+        gpu = legacy.recognise_legacy('cmp1', builders.A40_PF, [pf], None,
                                       {}, {})
         self.assertIsInstance(gpu, legacy.Gpu)
         choice = vftype.choose_vf_type(gpu, [], ())
@@ -83,7 +83,7 @@ class TestRefusals(testtools.TestCase):
             '--host-report for cmp1'), refusal)
 
     def test_plan_refusals_are_records(self):
-        b = helpers.two_host_estate()
+        b = builders.two_host_estate()
         b.host('cmp3')
         b.legacy_gpu('cmp3', rc='VGPU')
         plan = rules.make_plan(b.snapshot())
@@ -96,11 +96,11 @@ class TestRefusals(testtools.TestCase):
 class TestNoMutation(testtools.TestCase):
 
     def test_make_plan_leaves_its_inputs_alone(self):
-        b = helpers.two_host_estate()
+        b = builders.two_host_estate()
         b.host('a40-host')
         b.legacy_gpu('a40-host', rc='VGPU')
         snapshot = b.snapshot()
-        reports = [helpers.report('a40', address=helpers.A40_PF)]
+        reports = [builders.report('a40', address=builders.A40_PF)]
         options = rules.Options(maps=(('VGPU', 'NVIDIA A40-2Q'),))
         before = copy.deepcopy((snapshot, reports, options))
         plan = rules.make_plan(snapshot, reports, options)
@@ -108,7 +108,7 @@ class TestNoMutation(testtools.TestCase):
         self.assertEqual(before, (snapshot, reports, options))
 
     def test_choosing_a_type_returns_a_new_gpu(self):
-        gpu = legacy.Gpu(host='cmp1', address=helpers.A40_PF, legacy=(),
+        gpu = legacy.Gpu(host='cmp1', address=builders.A40_PF, legacy=(),
                          legacy_type='nvidia-558',
                          legacy_name='NVIDIA A40-2Q')
         choice = vftype.choose_vf_type(gpu, [], ())

@@ -19,58 +19,7 @@ from vfioclient.rules import lint
 from vfioclient.rules import plan as rules
 from vfioclient.sandbox import estates
 from vfioclient.sandbox import fakesysfs as fake_sysfs
-from vfioclient.tests.unit import test_audit_rules
-
-A40_PF = '0000:41:00.0'
-
-
-class PlanEstateBuilder(test_audit_rules.EstateBuilder):
-    """EstateBuilder plus whole legacy GPUs and servers on them."""
-
-    def legacy_gpu(self, host, pf=A40_PF, vfs=8, rc='CUSTOM_NVIDIA_558',
-                   used=0, traits=()):
-        providers = []
-        for i, vf in enumerate(estates.vf_addresses(pf, vfs)):
-            providers.append(self.legacy(host, vf, rc=rc,
-                                         used=1 if i < used else 0,
-                                         traits=traits))
-        return providers
-
-    def servers_on(self, prefix, host, flavor, providers, count,
-                   rc='CUSTOM_NVIDIA_558'):
-        return [self.server('%s-%d' % (prefix, i), host, flavor,
-                            providers[i], rc=rc) for i in range(count)]
-
-
-def a40_flavor(b, name='vgpu.a40-2q', **extra):
-    specs = {'resources:CUSTOM_NVIDIA_558': '1'}
-    specs.update(extra)
-    return b.flavor(name, **specs)
-
-
-def two_host_estate():
-    b = PlanEstateBuilder()
-    b.host('cmp1')
-    b.host('cmp2')
-    p1 = b.legacy_gpu('cmp1', used=3)
-    p2 = b.legacy_gpu('cmp2', used=1)
-    f = a40_flavor(b)
-    b.servers_on('vm', 'cmp1', f, p1, 3)
-    b.servers_on('other', 'cmp2', f, p2, 1)
-    return b
-
-
-def report(preset, hostname=None, address=None):
-    spec = fake_sysfs.preset(preset)
-    if hostname:
-        spec['hostname'] = hostname
-    if address:
-        spec['gpus'][0]['address'] = address
-    root = tempfile.mkdtemp()
-    fake_sysfs.build_host(root, spec)
-    return collect_sysfs.collect_host_report(
-        root, hostname=spec['hostname'],
-        collected_at='2026-11-25T00:00:00Z')
+from vfioclient.tests.unit import builders
 
 
 def refusal_for(plan, subject):
@@ -80,7 +29,7 @@ def refusal_for(plan, subject):
 class TestTypeMapping(testtools.TestCase):
 
     def test_mdev_class_names_the_type(self):
-        plan = rules.make_plan(two_host_estate().snapshot())
+        plan = rules.make_plan(builders.two_host_estate().snapshot())
         (m,) = plan.type_mappings
         self.assertEqual(('nvidia-558', 'NVIDIA A40-2Q', 558,
                           'CUSTOM_NVIDIA_A40_2Q', 'nvidia-a40-2q'),
@@ -92,7 +41,7 @@ class TestTypeMapping(testtools.TestCase):
         self.assertEqual([], list(plan.refusals))
 
     def test_operator_trait_names_the_profile(self):
-        b = PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host('cmp1')
         b.legacy_gpu('cmp1', rc='VGPU', traits=('CUSTOM_VGPU_A40_1B',))
         plan = rules.make_plan(b.snapshot())
@@ -100,10 +49,10 @@ class TestTypeMapping(testtools.TestCase):
                          [m.vf_type_name for m in plan.type_mappings])
 
     def test_variant_host_report_confirms_the_id(self):
-        b = PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host('old')
         b.legacy_gpu('old', rc='CUSTOM_NVIDIA_597', vfs=1)
-        plan = rules.make_plan(b.snapshot(), [report('a10')])
+        plan = rules.make_plan(b.snapshot(), [builders.report('a10')])
         (m,) = plan.type_mappings
         self.assertEqual((597, 'NVIDIA A10-24Q', True),
                          (m.vf_type_id, m.vf_type_name, m.verified))
@@ -116,7 +65,7 @@ class TestTypeMapping(testtools.TestCase):
             type_id=setup.type_id))
 
     def test_map_overrides_the_profile(self):
-        b = two_host_estate()
+        b = builders.two_host_estate()
         plan = rules.make_plan(b.snapshot(), options=rules.Options(
             maps=rules.parse_maps(['nvidia-558=NVIDIA A40-1B'])))
         self.assertEqual(['CUSTOM_NVIDIA_A40_1B'],
@@ -125,78 +74,78 @@ class TestTypeMapping(testtools.TestCase):
                       plan.type_mappings[0].source)
 
     def test_map_to_another_board_is_refused(self):
-        b = two_host_estate()
+        b = builders.two_host_estate()
         plan = rules.make_plan(b.snapshot(), options=rules.Options(
             maps=(('nvidia-558', 'NVIDIA L40S-2Q'),)))
-        reason = refusal_for(plan, 'gpu %s on cmp1' % A40_PF)
+        reason = refusal_for(plan, 'gpu %s on cmp1' % builders.A40_PF)
         self.assertEqual(1, len(reason))
         self.assertIn('cannot offer NVIDIA L40S-2Q', reason[0])
         self.assertEqual((), plan.hosts)
 
     def test_no_vf_type_matches(self):
-        plan = rules.make_plan(two_host_estate().snapshot(),
+        plan = rules.make_plan(builders.two_host_estate().snapshot(),
                                options=rules.Options(
                                    maps=(('nvidia-558', 'NVIDIA Z9-3Q'),)))
         self.assertIn('no VF type matches NVIDIA Z9-3Q',
-                      refusal_for(plan, 'gpu %s on cmp1' % A40_PF)[0])
+                      refusal_for(plan, 'gpu %s on cmp1' % builders.A40_PF)[0])
 
     def test_unknown_legacy_type_needs_report_or_map(self):
-        b = PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host('cmp1')
         b.legacy_gpu('cmp1', rc='VGPU')
         plan = rules.make_plan(b.snapshot())
         self.assertIn('--map VGPU=<VF type>',
-                      refusal_for(plan, 'gpu %s on cmp1' % A40_PF)[0])
+                      refusal_for(plan, 'gpu %s on cmp1' % builders.A40_PF)[0])
         plan = rules.make_plan(b.snapshot(), options=rules.Options(
             maps=(('VGPU', 'NVIDIA A40-2Q'),)))
         self.assertEqual(['cmp1'], [h.host for h in plan.hosts])
 
     def test_legacy_host_report_gives_type_and_vfs(self):
-        b = PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host('a40-host')
         b.legacy_gpu('a40-host', rc='VGPU', vfs=8)
-        plan = rules.make_plan(b.snapshot(),
-                               [report('a40', address=A40_PF)])
+        plan = rules.make_plan(
+            b.snapshot(), [builders.report('a40', address=builders.A40_PF)])
         host = plan.host('a40-host')
         gpu = host.gpus[0]
         self.assertEqual(('nvidia-558', 'host-report', 24),
                          (gpu.legacy_type, gpu.vfs_source, gpu.vf_count))
-        self.assertNotIn(A40_PF, gpu.vfs)
+        self.assertNotIn(builders.A40_PF, gpu.vfs)
 
 
 class TestRefusals(testtools.TestCase):
 
     def test_one_pf_two_types(self):
-        b = PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host('cmp1')
-        vfs = estates.vf_addresses(A40_PF, 2)
+        vfs = estates.vf_addresses(builders.A40_PF, 2)
         b.legacy('cmp1', vfs[0], rc='CUSTOM_NVIDIA_558')
         b.legacy('cmp1', vfs[1], rc='CUSTOM_NVIDIA_555')
         plan = rules.make_plan(b.snapshot())
-        reason = refusal_for(plan, 'gpu %s on cmp1' % A40_PF)
+        reason = refusal_for(plan, 'gpu %s on cmp1' % builders.A40_PF)
         self.assertIn('one PF would need two VF types', reason[0])
         self.assertIn('nvidia-555, nvidia-558', reason[0])
         self.assertEqual((), plan.hosts)
 
     def test_one_pf_two_types_from_report(self):
         spec = fake_sysfs.preset('a40')
-        spec['gpus'][0]['address'] = A40_PF
+        spec['gpus'][0]['address'] = builders.A40_PF
         spec['gpus'][0]['vf_mdevs'] = {
-            0: (fake_sysfs.mdev_uuid(A40_PF, 0), 558),
-            1: (fake_sysfs.mdev_uuid(A40_PF, 1), 555)}
+            0: (fake_sysfs.mdev_uuid(builders.A40_PF, 0), 558),
+            1: (fake_sysfs.mdev_uuid(builders.A40_PF, 1), 555)}
         root = tempfile.mkdtemp()
         fake_sysfs.build_host(root, spec)
         rep = collect_sysfs.collect_host_report(root, hostname='a40-host',
                                                 collected_at='x')
-        b = PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host('a40-host')
         b.legacy_gpu('a40-host', rc='VGPU', vfs=2)
         plan = rules.make_plan(b.snapshot(), [rep])
-        self.assertIn('one PF would need two VF types',
-                      refusal_for(plan, 'gpu %s on a40-host' % A40_PF)[0])
+        self.assertIn('one PF would need two VF types', refusal_for(
+            plan, 'gpu %s on a40-host' % builders.A40_PF)[0])
 
     def test_t4_pf_mdev_is_refused(self):
-        b = PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host('t4')
         b.legacy('t4', '0000:3b:00.0', total=16)
         plan = rules.make_plan(b.snapshot())
@@ -204,16 +153,16 @@ class TestRefusals(testtools.TestCase):
                       refusal_for(plan, 'gpu 0000:3b:00.0 on t4')[0])
 
     def test_half_converted_gpu_is_refused(self):
-        b = PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host('cmp1')
         b.legacy_gpu('cmp1', vfs=2)
-        b.pci('cmp1', A40_PF, 'CUSTOM_NVIDIA_A40_2Q', 4)
+        b.pci('cmp1', builders.A40_PF, 'CUSTOM_NVIDIA_A40_2Q', 4)
         plan = rules.make_plan(b.snapshot())
         self.assertIn('VFIO-A108',
-                      refusal_for(plan, 'gpu %s on cmp1' % A40_PF)[0])
+                      refusal_for(plan, 'gpu %s on cmp1' % builders.A40_PF)[0])
 
     def test_hosts_filter(self):
-        plan = rules.make_plan(two_host_estate().snapshot(),
+        plan = rules.make_plan(builders.two_host_estate().snapshot(),
                                options=rules.Options(hosts=('cmp2',)))
         self.assertEqual(['cmp2'], [h.host for h in plan.hosts])
         stays = [s for s in plan.servers if s.status == 'stays']
@@ -223,7 +172,7 @@ class TestRefusals(testtools.TestCase):
 class TestCapacityAndOrder(testtools.TestCase):
 
     def test_drain_order_every_server_has_a_place(self):
-        plan = rules.make_plan(two_host_estate().snapshot())
+        plan = rules.make_plan(builders.two_host_estate().snapshot())
         self.assertEqual(('cmp2', 'cmp1'), plan.order)
         first, second = plan.host('cmp2'), plan.host('cmp1')
         self.assertEqual(1, first.order)
@@ -240,9 +189,9 @@ class TestCapacityAndOrder(testtools.TestCase):
         self.assertEqual(['move'] * 4, [s.status for s in plan.servers])
 
     def test_existing_converted_capacity_is_used_first(self):
-        b = two_host_estate()
+        b = builders.two_host_estate()
         b.host('new')
-        b.pci('new', A40_PF, 'CUSTOM_NVIDIA_A40_2Q', 8)
+        b.pci('new', builders.A40_PF, 'CUSTOM_NVIDIA_A40_2Q', 8)
         plan = rules.make_plan(b.snapshot())
         moves = [m for h in plan.hosts for m in h.drain]
         self.assertEqual({('resize', 'new')},
@@ -250,10 +199,10 @@ class TestCapacityAndOrder(testtools.TestCase):
         self.assertEqual(8, plan.capacity[0].vfs_existing)
 
     def test_shortfall_when_nowhere_to_go(self):
-        b = PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host('only')
         p = b.legacy_gpu('only', vfs=4, used=3)
-        b.servers_on('vm', 'only', a40_flavor(b), p, 3)
+        b.servers_on('vm', 'only', builders.a40_flavor(b), p, 3)
         plan = rules.make_plan(b.snapshot())
         self.assertEqual((), plan.order)
         self.assertIsNone(plan.host('only').order)
@@ -266,7 +215,7 @@ class TestCapacityAndOrder(testtools.TestCase):
     def test_final_shortfall_by_type(self):
         # 6 servers on 8 legacy vGPUs but the type fits only 4 VFs per GPU
         # (A40-24A: 48 GB / 24 GB = 2, capped): nowhere near enough VFs.
-        b = PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         for host in ('a', 'b'):
             b.host(host)
         pa = b.legacy_gpu('a', rc='CUSTOM_NVIDIA_575', vfs=4, used=3)
@@ -303,12 +252,12 @@ class TestFlavors(testtools.TestCase):
         self.assertEqual('nic:1, a40:1', out['pci_passthrough:alias'])
 
     def test_flavor_plan(self):
-        b = PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host('cmp1')
         b.host('cmp2')
         p = b.legacy_gpu('cmp1', used=1, traits=('CUSTOM_VGPU_A40_2Q',))
         b.legacy_gpu('cmp2')
-        f = a40_flavor(b, **{'trait:CUSTOM_VGPU_A40_2Q': 'required',
+        f = builders.a40_flavor(b, **{'trait:CUSTOM_VGPU_A40_2Q': 'required',
                              'hw:mem_page_size': 'large'})
         b.servers_on('vm', 'cmp1', f, p, 1)
         plan = rules.make_plan(b.snapshot())
@@ -359,7 +308,7 @@ class TestTemplates(testtools.TestCase):
         self.assertIn('leading/trailing', str(e))
 
     def test_template_collisions(self):
-        b = two_host_estate()
+        b = builders.two_host_estate()
         b.host('cmp3')
         b.legacy_gpu('cmp3', rc='CUSTOM_NVIDIA_555')
         e = self.assertRaises(
@@ -378,7 +327,7 @@ class TestTemplates(testtools.TestCase):
 class TestConfigLines(testtools.TestCase):
 
     def test_address_specs_cover_vfs_and_never_the_pf(self):
-        pf = A40_PF
+        pf = builders.A40_PF
         vfs = estates.vf_addresses(pf, 13)   # 00.4-00.7, 01.*, 02.0
         specs = rules.vf_address_specs(pf, vfs)
         self.assertEqual([{'domain': '0000', 'bus': '41', 'slot': '00',
@@ -394,8 +343,8 @@ class TestConfigLines(testtools.TestCase):
             self.assertEqual(address in vfs, hit, address)
 
     def test_single_vf_keeps_its_address(self):
-        self.assertEqual(['0000:41:00.5'],
-                         rules.vf_address_specs(A40_PF, ['0000:41:00.5']))
+        self.assertEqual(['0000:41:00.5'], rules.vf_address_specs(
+            builders.A40_PF, ['0000:41:00.5']))
 
 
 def lint_text(text, host_report=None):
@@ -412,10 +361,10 @@ class TestRoundTrip(testtools.TestCase):
     """Every generated line passes the ``config check`` rules."""
 
     def test_compute_and_controller_lines(self):
-        b = two_host_estate()
+        b = builders.two_host_estate()
         b.host('a40-host')
         b.legacy_gpu('a40-host', rc='VGPU')
-        rep = report('a40', address=A40_PF)
+        rep = builders.report('a40', address=builders.A40_PF)
         plan = rules.make_plan(b.snapshot(), [rep])
         self.assertEqual(3, len(plan.hosts))
         for host in plan.hosts:
@@ -505,7 +454,7 @@ def estate_snapshot(e):
 class TestPlacementSettings(testtools.TestCase):
 
     def test_wide_tree_risk_gives_settings(self):
-        b = two_host_estate()
+        b = builders.two_host_estate()
         b.flavor('two', **{'resources1:CUSTOM_NVIDIA_558': '1',
                            'resources2:CUSTOM_NVIDIA_558': '1'})
         plan = rules.make_plan(b.snapshot())
@@ -520,19 +469,19 @@ class TestPlacementSettings(testtools.TestCase):
 
     def test_no_risk_no_settings(self):
         self.assertEqual((), rules.make_plan(
-            two_host_estate().snapshot()).placement_settings)
+            builders.two_host_estate().snapshot()).placement_settings)
 
 
 class TestDeterminismAndModel(testtools.TestCase):
 
     def test_same_inputs_same_bytes(self):
-        a10 = report('a10')
+        a10 = builders.report('a10')
 
         def build(order):
-            b = PlanEstateBuilder()
+            b = builders.PlanEstateBuilder()
             for host in order:
                 b.host(host)
-            f = a40_flavor(b)
+            f = builders.a40_flavor(b)
             for host in order:
                 p = b.legacy_gpu(host, used=2 if host == 'b' else 1)
                 b.servers_on('vm-' + host, host, f, p,
@@ -543,7 +492,7 @@ class TestDeterminismAndModel(testtools.TestCase):
         self.assertIn('"sha256"', one)
 
     def test_round_trip_and_contract_keys(self):
-        plan = rules.make_plan(two_host_estate().snapshot())
+        plan = rules.make_plan(builders.two_host_estate().snapshot())
         text = plan.to_json()
         doc = json.loads(text)
         self.assertEqual(
@@ -562,7 +511,7 @@ class TestDeterminismAndModel(testtools.TestCase):
         self.assertEqual(text, again.to_json())
 
     def test_bad_documents(self):
-        text = rules.make_plan(two_host_estate().snapshot()).to_json()
+        text = rules.make_plan(builders.two_host_estate().snapshot()).to_json()
         doc = json.loads(text)
         doc['schema_version'] = 1
         e = self.assertRaises(plan_model.PlanError,

@@ -6,11 +6,11 @@ from vfioclient.render import bootscript
 from vfioclient.render import novaconf
 from vfioclient.render import runbook
 from vfioclient.rules import plan as rules
-from vfioclient.tests.unit import test_plan_rules as helpers
+from vfioclient.tests.unit import builders
 
 
 def make_plan(**kw):
-    b = helpers.two_host_estate()
+    b = builders.two_host_estate()
     b.flavor('two', **{'resources1:CUSTOM_NVIDIA_558': '1',
                        'resources2:CUSTOM_NVIDIA_558': '1'})
     return rules.make_plan(b.snapshot(), **kw)
@@ -74,10 +74,10 @@ class TestRunbook(testtools.TestCase):
         self.assertIn('max_allocation_candidates = 100000', self.text)
 
     def test_blocked_host_and_refusals(self):
-        b = helpers.PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host('only')
         p = b.legacy_gpu('only', vfs=4, used=1)
-        b.servers_on('vm', 'only', helpers.a40_flavor(b), p, 1)
+        b.servers_on('vm', 'only', builders.a40_flavor(b), p, 1)
         b.host('t4')
         b.legacy('t4', '0000:3b:00.0', total=16)
         text = runbook.render(rules.make_plan(b.snapshot()))

@@ -9,7 +9,8 @@
 
 The token tests (``--os-token`` with ``--debug``) run the real CLI against
 real Placement: ``vfioclient/tests/functional/test_secrets_cli.py``.  The
-sandbox listens on 127.0.0.1 only: ``test_sandbox.TestSandbox``.
+sandbox listens on 127.0.0.1 only:
+``vfioclient/tests/functional/test_sandbox.py``.
 """
 
 import os
@@ -28,7 +29,7 @@ from vfioclient.render import runbook
 from vfioclient.rules import plan as plan_rules
 from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.tests import reliability_log
-from vfioclient.tests.unit import test_plan_rules as helpers
+from vfioclient.tests.unit import builders
 
 # Each one, if it ran, would create the file named by its marker.
 HOSTILE = ['cmp$(touch {m})', 'cmp`touch {m}`', 'cmp;touch {m}',
@@ -72,15 +73,15 @@ def _shell_blocks(markdown):
 class TestHostileNamesInRunbook(testtools.TestCase):
 
     def plan_for(self, name):
-        b = helpers.PlanEstateBuilder()
+        b = builders.PlanEstateBuilder()
         b.host(name)
         b.host('cmp2')
         p1 = b.legacy_gpu(name, used=2)
         b.legacy_gpu('cmp2', used=0)
-        flavor = helpers.a40_flavor(b)
+        flavor = builders.a40_flavor(b)
         b.servers_on(name, name, flavor, p1, 2)
         spec = fake_sysfs.preset('a40')
-        spec['gpus'][0]['address'] = helpers.A40_PF
+        spec['gpus'][0]['address'] = builders.A40_PF
         shm = '/dev/shm'   # a GPU tree is ~1500 files: tmpfs is faster
         root = tempfile.mkdtemp(
             dir=shm if os.access(shm, os.W_OK | os.X_OK) else None)
