@@ -376,8 +376,9 @@ def _servers(plan):
 def _cleanup():
     return ['## Afterwards', '',
             '- Legacy pGPU providers are not removed by Nova once mdev is '
-            'off: `openstack vfio audit` lists them (VFIO-A104); delete '
-            'them when nothing is allocated.',
+            'off, and stay schedulable: `openstack vfio audit --nova-conf '
+            '<host>=<nova.conf>` lists them per host (VFIO-A118); delete '
+            'them, with nova-compute stopped, when nothing is allocated.',
             '- Delete the old vGPU flavors once no server uses them.', '']
 
 

@@ -62,6 +62,9 @@ class Estate:
     pci_providers: tuple
     mdev_classes: frozenset
     stale: dict          # provider uuid -> reason
+    # provider uuid -> why its host is converted (no mdev type enabled):
+    # Nova no longer manages these providers but they stay schedulable.
+    converted: dict
     servers_by_id: dict
 
 
@@ -91,7 +94,46 @@ def _provider_address(provider, root_name, host_report):
     return kind, address, pf
 
 
-def recognise(snapshot, host_reports=()):
+def _conf_types(mdev_types_by_host, root_name):
+    """The mdev types a host's nova.conf enables, or None when no file was
+    given for it.  ``--nova-conf`` names a host as the operator knows it:
+    the compute node's name or its first label."""
+    if not mdev_types_by_host:
+        return None
+    if root_name in mdev_types_by_host:
+        return mdev_types_by_host[root_name]
+    return mdev_types_by_host.get(root_name.split('.')[0])
+
+
+def _converted_reason(provider, root_name, address, report, conf_types):
+    """Why ``provider``'s host no longer offers mdevs, or None.
+
+    Once no mdev type is enabled, the libvirt driver's
+    ``_update_provider_tree_for_vgpu`` returns early (its GPU inventory is
+    empty), so the pGPU providers are neither updated nor deleted and keep
+    their VGPU inventory: a legacy flavor's server can be scheduled there and
+    boots with no mdev (nova/virt/libvirt/driver.py, Nova 31.0.0-34.0.0).
+    """
+    if not any(i.total for i in (provider.inventories or {}).values()):
+        return None
+    if conf_types is not None and not conf_types:
+        return ('the nova.conf of %s enables no mdev type'
+                % root_name)
+    if report is not None and address:
+        device = report.device(address)
+        if (device is not None and not device.mdev_supported_types
+                and not device.mdevs):
+            return ('the host report of %s shows no mdev support on their '
+                    'devices' % root_name)
+    return None
+
+
+def recognise(snapshot, host_reports=(), mdev_types_by_host=None):
+    """The estate: GPUs and their providers, stale and converted ones.
+
+    ``mdev_types_by_host`` maps a host (as given with ``--nova-conf``) to
+    the mdev types its nova.conf enables.
+    """
     by_uuid = snapshot.provider_by_uuid()
     roots = {p.uuid: p for p in snapshot.providers if p.is_root}
     reports = {r.hostname: r for r in host_reports}
@@ -101,6 +143,7 @@ def recognise(snapshot, host_reports=()):
     legacy, pci = [], []
     mdev_classes = set()
     stale = {}
+    converted = {}
     for p in snapshot.providers:
         if p.is_root or p.inventories is None:
             continue
@@ -115,10 +158,16 @@ def recognise(snapshot, host_reports=()):
             legacy.append(p)
             mdev_classes.update(rc for rc in p.inventories
                                 if rc.startswith('CUSTOM_'))
-            reason = _stale_reason(p, root_name, address, report,
-                                   known_nodes, known_hosts)
+            reason = _stale_reason(p, root_name, known_nodes, known_hosts,
+                                   report, address)
             if reason:
                 stale[p.uuid] = reason
+            else:
+                reason = _converted_reason(
+                    p, root_name, address, report,
+                    _conf_types(mdev_types_by_host, root_name))
+                if reason:
+                    converted[p.uuid] = reason
         else:
             pci.append(p)
         if pf:
@@ -131,23 +180,20 @@ def recognise(snapshot, host_reports=()):
     return Estate(snapshot=snapshot, roots=roots, gpus=gpu_list,
                   legacy_providers=tuple(legacy), pci_providers=tuple(pci),
                   mdev_classes=frozenset(mdev_classes), stale=stale,
+                  converted=converted,
                   servers_by_id={s.id: s for s in snapshot.servers})
 
 
-def _stale_reason(provider, root_name, address, report, known_nodes,
-                  known_hosts):
+def _stale_reason(provider, root_name, known_nodes, known_hosts, report,
+                  address):
+    """Why ``provider`` stands for nothing real, or None."""
     if not any(i.total for i in (provider.inventories or {}).values()):
         return None
     if root_name not in known_nodes and root_name not in known_hosts:
         return 'Nova has no compute node or service named %s' % root_name
-    if report is not None and address:
-        device = report.device(address)
-        if device is None:
-            return 'the host report of %s has no device %s' % (root_name,
-                                                              address)
-        if not device.mdev_supported_types and not device.mdevs:
-            return ('the host report of %s shows no mdev support on %s '
-                    '(%s)' % (root_name, address, device.classification))
+    if report is not None and address and report.device(address) is None:
+        return 'the host report of %s has no device %s' % (root_name,
+                                                          address)
     return None
 
 
@@ -182,9 +228,13 @@ def _legacy_findings(estate):
                 'VFIO-A101', 'host %s' % host,
                 '%d of %d %s in use on %d legacy provider(s)'
                 % (used, total, rc, count)))
+    idle_converted = collections.defaultdict(list)
     for p in estate.legacy_providers:
-        reason = estate.stale.get(p.uuid)
+        reason = estate.stale.get(p.uuid) or estate.converted.get(p.uuid)
         if not reason:
+            continue
+        if p.uuid in estate.converted and not _used(p):
+            idle_converted[(_host_of(estate, p), reason)].append(p)
             continue
         if _used(p):
             out.append(F.make(
@@ -194,7 +244,20 @@ def _legacy_findings(estate):
         else:
             out.append(F.make('VFIO-A104', _subject_provider(p),
                               'stale: %s' % reason))
+    for (host, reason), providers in sorted(idle_converted.items()):
+        out.append(F.make(
+            'VFIO-A118', 'host %s' % host,
+            '%s, but %d legacy vGPU provider(s) still offer their '
+            'inventory there: %s. Servers of legacy vGPU flavors can be '
+            'scheduled on this host and boot without a GPU'
+            % (reason, len(providers),
+               ', '.join('%s (%s)' % (p.name, p.uuid) for p in providers))))
     return out
+
+
+def _host_of(estate, provider):
+    root = estate.roots.get(provider.root_uuid)
+    return root.name if root else provider.root_uuid
 
 
 def _flavor_findings(estate, aliases):
@@ -426,14 +489,17 @@ def _version_findings(snapshot):
     return out
 
 
-def audit(snapshot, host_reports=(), aliases=None, extra_findings=()):
+def audit(snapshot, host_reports=(), aliases=None, extra_findings=(),
+          mdev_types_by_host=None):
     """All findings for a snapshot, in deterministic order.
 
     ``aliases`` is ``{name: Alias}`` from the controllers' ``[pci] alias``
     (None when unknown); ``extra_findings`` are findings computed elsewhere
-    (``config check`` rules on ``--nova-conf`` files).
+    (``config check`` rules on ``--nova-conf`` files);
+    ``mdev_types_by_host`` maps a host to the mdev types its ``--nova-conf``
+    file enables.
     """
-    estate = recognise(snapshot, host_reports)
+    estate = recognise(snapshot, host_reports, mdev_types_by_host)
     found = []
     found += _version_findings(snapshot)
     found += _legacy_findings(estate)

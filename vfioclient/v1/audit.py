@@ -56,9 +56,10 @@ class Audit(base.FindingsLister):
         reports = base.load_host_reports(parsed_args.host_report)
         snapshot = base.collect_or_load(self, parsed_args)
         self._snapshot, self._reports = snapshot, reports
-        aliases, extra = conf_findings(confs, reports)
+        aliases, extra, mdev_types = conf_findings(confs, reports)
         return audit_rules.audit(snapshot, reports, aliases=aliases,
-                                 extra_findings=extra)
+                                 extra_findings=extra,
+                                 mdev_types_by_host=mdev_types)
 
     def summary(self, parsed_args):
         rows = [tuple(_summary_value(row[c]) for c in
@@ -90,18 +91,20 @@ def parse_nova_conf_args(values):
 
 
 def conf_findings(confs, reports):
-    """Lint each host's config; collect the aliases controllers define.
+    """Lint each host's config; collect the aliases controllers define and
+    the mdev types each host enables.
 
-    Returns ``(aliases or None, findings)``.
+    Returns ``(aliases or None, findings, {host: mdev types})``.
     """
     if not confs:
-        return None, []
+        return None, [], {}
     from vfioclient.collect import conf as collect_conf
     from vfioclient.model import conf as conf_model
     from vfioclient.rules import lint
     reports_by_host = {r.hostname: r for r in reports}
     aliases = {}
     found = []
+    mdev_types = {}
     for host, path in confs:
         try:
             snapshot = collect_conf.read_conf([path])
@@ -111,4 +114,6 @@ def conf_findings(confs, reports):
             found.append(dataclasses.replace(
                 f, subject='%s: %s' % (host, f.subject)))
         aliases.update(lint.valid_aliases(snapshot))
-    return aliases, found
+        mdev_types[host] = (mdev_types.get(host, ())
+                            + tuple(snapshot.enabled_mdev_types))
+    return aliases, found, mdev_types

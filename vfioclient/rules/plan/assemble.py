@@ -110,12 +110,13 @@ def _recognise(snapshot, host_reports, options):
 def _live_legacy(g, estate):
     """The GPU's live legacy providers, or a Refusal."""
     subject = legacy.gpu_subject(g.address, g.host)
-    live = [p for p in g.legacy if p.uuid not in estate.stale]
+    gone = {**estate.stale, **estate.converted}
+    live = [p for p in g.legacy if p.uuid not in gone]
     if not live:
         return model.Refusal(subject, (
             'only stale legacy providers (%s): delete them once nothing'
-            ' is allocated (audit VFIO-A104/A105)' % '; '.join(
-                estate.stale[p.uuid] for p in g.legacy)))
+            ' is allocated (audit VFIO-A104/A105/A118)' % '; '.join(
+                sorted({gone[p.uuid] for p in g.legacy}))))
     if g.pci:
         return model.Refusal(subject, (
             'already half converted: PCI provider %s and legacy '

@@ -263,13 +263,27 @@ class LegacyEstateTest(harness.NovaTestCase):
             + [('VFIO-A103', self.server_subject(s))
                for s in ('a40-vm1', 'a40-vm2', 'custom-vm')]
             + [('VFIO-A105', self.provider_subject(n)) for n in used]
-            + [('VFIO-A104', self.provider_subject(n))
-               for n in a40_rps - used]
+            + [('VFIO-A118', 'host %s' % A40_HOST)]
             + [('VFIO-A106', 'consumer %s' % orphan)],
             findings, 'after the driver switch on %s and a lost server '
             'record' % A40_HOST)
         messages = {(f['code'], f['subject']): f['message']
                     for f in findings}
+        converted = messages[('VFIO-A118', 'host %s' % A40_HOST)]
+        for name in a40_rps - used:
+            self.assertIn('%s (%s)' % (name, self.providers[name]),
+                          converted)
+        for name in used:
+            self.assertNotIn(self.providers[name], converted)
+
+        # The same hazard from the host's nova.conf alone (no host report):
+        # the file the compute was restarted with enables no mdev type.
+        conf = self.write_file('a40host-nova.conf',
+                               '[devices]\nenabled_mdev_types =\n')
+        by_conf = self.audit('--nova-conf', '%s=%s' % (A40_HOST, conf),
+                             expect_rc=(2,))
+        self.assertIn(('VFIO-A118', 'host %s' % A40_HOST),
+                      {(f['code'], f['subject']) for f in by_conf})
         self.assertIn('VGPU=1', messages[('VFIO-A106',
                                           'consumer %s' % orphan)])
         self.assertIn('0 server(s)', messages[(

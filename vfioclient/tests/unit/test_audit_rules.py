@@ -20,6 +20,7 @@ from vfioclient.model import cloud as model
 from vfioclient.nova import alias as nova_alias
 from vfioclient.rules import audit
 from vfioclient.rules import findings as F
+from vfioclient.sandbox import estates
 from vfioclient.tests.unit import builders
 
 
@@ -100,6 +101,57 @@ class TestFindings(testtools.TestCase):
         self.assertIn('Nova has no compute node or service named gone',
                       by_code(found, 'VFIO-A104')[0].message)
         self.assertEqual(2, F.exit_code(found))
+
+    def test_converted_host_keeps_schedulable_legacy_providers(self):
+        # nova.conf of cmp1 enables no mdev type: its idle legacy providers
+        # are one error naming the host and every provider; a provider with
+        # an allocation stays VFIO-A105.
+        b = builders.EstateBuilder()
+        b.host('cmp1.example.org')
+        idle1 = b.legacy('cmp1.example.org', '0000:41:00.4')
+        idle2 = b.legacy('cmp1.example.org', '0000:41:00.5')
+        busy = b.legacy('cmp1.example.org', '0000:41:00.6', used=1)
+        b.allocate(builders.uid('vm'), busy)
+        found = audit.audit(b.snapshot(),
+                            mdev_types_by_host={'cmp1': ()})
+        converted = by_code(found, 'VFIO-A118')
+        self.assertEqual(['host cmp1.example.org'],
+                         [f.subject for f in converted])
+        self.assertEqual('error', converted[0].severity)
+        for p in (idle1, idle2):
+            self.assertIn('%s (%s)' % (p.name, p.uuid), converted[0].message)
+        self.assertNotIn(busy.uuid, converted[0].message)
+        self.assertIn('nova.conf of cmp1.example.org enables no mdev type',
+                      converted[0].message)
+        self.assertIn(('VFIO-A105', 'provider %s (%s)' % (busy.name,
+                                                         busy.uuid)),
+                      codes(found))
+        self.assertEqual([], by_code(found, 'VFIO-A104'))
+        self.assertEqual(2, F.exit_code(found))
+
+    def test_host_that_still_enables_its_type_is_not_converted(self):
+        b = builders.EstateBuilder()
+        b.host('cmp1')
+        b.legacy('cmp1', '0000:41:00.4')
+        for types in ({'cmp1': ('nvidia-558',)}, {'other': ()}, None):
+            found = audit.audit(b.snapshot(), mdev_types_by_host=types)
+            self.assertEqual([], by_code(found, 'VFIO-A118'), types)
+
+    def test_host_report_without_mdev_support_is_converted(self):
+        b = builders.EstateBuilder()
+        host = 'a40-host'
+        b.host(host)
+        vfs = estates.vf_addresses(builders.A40_PF, 2)
+        providers = [b.legacy(host, vf) for vf in vfs]
+        report = builders.report('l40s', hostname=host,
+                                 address=builders.A40_PF)
+        found = audit.audit(b.snapshot(), host_reports=[report])
+        converted = by_code(found, 'VFIO-A118')
+        self.assertEqual(['host %s' % host], [f.subject for f in converted])
+        self.assertIn('host report of %s shows no mdev support' % host,
+                      converted[0].message)
+        for p in providers:
+            self.assertIn(p.uuid, converted[0].message)
 
     def test_orphan_allocation(self):
         b = builders.EstateBuilder()
