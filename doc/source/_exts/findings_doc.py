@@ -12,9 +12,11 @@
 
 """``.. vfio-findings::`` renders every finding code from the code itself.
 
-The catalogue lives in ``vfioclient.rules``; documenting it from there means
-a code cannot exist without its documentation (tests check the text is
-there) and the page cannot drift from the code.
+The catalogue lives in ``vfioclient/rules/findings.json``; documenting it
+from there means a code cannot exist without its documentation (tests check
+the text is there) and the page cannot drift from the code.  The page
+depends on that file, so an incremental build re-reads it when a code is
+added or changed.
 """
 
 from docutils import nodes
@@ -28,6 +30,7 @@ class FindingsDirective(SphinxDirective):
     has_content = False
 
     def run(self):
+        self.env.note_dependency(findings.CATALOG_FILE)
         text = statemachine.StringList(findings.catalog_rst(),
                                        source='vfio-findings')
         section = nodes.section()
