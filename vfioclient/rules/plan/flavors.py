@@ -23,11 +23,6 @@ from vfioclient.nova import extra_specs as nova_extra_specs
 from vfioclient.nova import flavors as nova_flavors
 from vfioclient.rules.plan import options as plan_options
 
-# Nova's extra-spec key patterns (resources[N]:<class>, trait[N]:<trait>)
-# as vfioclient.nova.flavors reads them.
-_RES_KEY_RE = nova_flavors.RESOURCES_KEY_RE
-_TRAIT_KEY_RE = nova_flavors.TRAIT_KEY_RE
-
 
 def translate_extra_specs(extra_specs, mdev_classes, legacy_traits, alias,
                           count):
@@ -37,15 +32,15 @@ def translate_extra_specs(extra_specs, mdev_classes, legacy_traits, alias,
     specs = dict(extra_specs or {})
     vgpu_groups = set()
     for key in list(specs):
-        m = _RES_KEY_RE.match(key)
+        m = nova_flavors.RESOURCES_KEY_RE.match(key)
         if m and nova_flavors.is_legacy_vgpu_class(m.group('rc'),
                                                    mdev_classes):
             vgpu_groups.add(m.group(1) or '')
             del specs[key]
-    remaining_groups = {(_RES_KEY_RE.match(k).group(1) or '')
-                        for k in specs if _RES_KEY_RE.match(k)}
+    remaining_groups = {m.group(1) or '' for m in
+                        map(nova_flavors.RESOURCES_KEY_RE.match, specs) if m}
     for key in list(specs):
-        m = _TRAIT_KEY_RE.match(key)
+        m = nova_flavors.TRAIT_KEY_RE.match(key)
         if not m:
             continue
         group = m.group(1) or ''
