@@ -216,6 +216,20 @@ class TestRetry(testtools.TestCase):
     def _fault(self, **kwargs):
         return self.service.faults.add(faults.Rule(path='^/x$', **kwargs))
 
+    def _hits_settled(self, rule, expected):
+        """``rule.hits`` once the server threads caught up.
+
+        A timed-out client does not wait for the server: on a loaded
+        machine the thread serving the last attempt may count its hit a
+        moment after the client gave up.  Wait (real time, up to 10 s) for
+        ``expected`` and then a little longer, so extra hits still show.
+        """
+        deadline = time.monotonic() + 10
+        while rule.hits < expected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        return rule.hits
+
     def test_get_retries_503_then_succeeds(self):
         rule = self._fault(status=503, times=2)
         self.assertEqual({'ok': True}, self._client().get('/x', '1.0'))
@@ -245,7 +259,7 @@ class TestRetry(testtools.TestCase):
         self.assertIn('Placement GET /x failed: connection failed after 3 '
                       'attempt(s)', str(err))
         self.assertIn('timed out', str(err))
-        self.assertEqual(3, rule.hits)
+        self.assertEqual(3, self._hits_settled(rule, 3))
         self.assertEqual([0.5, 1.0], self.sleeps)
 
     def test_writes_are_not_retried(self):
@@ -262,7 +276,7 @@ class TestRetry(testtools.TestCase):
                                 self._client(timeout=0.1).post, '/x', '1.7',
                                 body={})
         self.assertIn('connection failed after 1 attempt(s)', str(err))
-        self.assertEqual(1, rule.hits)
+        self.assertEqual(1, self._hits_settled(rule, 1))
         self.assertEqual([], self.sleeps)
 
     def test_4xx_and_500_are_not_retried(self):
