@@ -204,6 +204,13 @@ class HostPlan:
 class Controllers:
     alias: tuple[str, ...]
     conf_set: tuple[ConfOption, ...]
+    # When [filter_scheduler] pci_in_placement goes on: "prepare" (with the
+    # aliases, before any VF flavor exists) or "final" (after the hosts);
+    # see vfioclient.rules.plan.scheduling.
+    pci_in_placement_phase: str = 'final'
+    pci_in_placement_reason: str = ''
+    ambiguous_products: tuple[str, ...] = ()
+    pci_hosts_to_report: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -164,6 +164,13 @@ def _summary(plan):
         [(h.order, h.host, h.kind, len(h.drain))
          for h in sorted(plan.hosts, key=lambda h: (h.order is None,
                                                     h.order or 0, h.host))]))
+    c = plan.controllers
+    out += ['### Scheduling during the migration', '',
+            '`[filter_scheduler] pci_in_placement` goes on %s: %s.' % (
+                'in Phase 1, with the aliases'
+                if c.pci_in_placement_phase == 'prepare'
+                else 'in the last phase, after every host',
+                c.pci_in_placement_reason), '']
     if plan.refusals:
         out += ['### Not in this plan (refusals)', '']
         out.append(_table(('subject', 'reason'),
@@ -225,6 +232,42 @@ def _precheck(plan, plan_file):
     return out
 
 
+def _controllers_step(plan):
+    """Phase 1, step 2: aliases on the controllers, and pci_in_placement
+    now or later (:mod:`vfioclient.rules.plan.scheduling`)."""
+    c = plan.controllers
+    if c.pci_in_placement_phase != 'prepare':
+        return [
+            '2. On every controller (nova-api, nova-scheduler, '
+            'nova-conductor) add the aliases, keep `[filter_scheduler] '
+            'pci_in_placement` off for now (%s), make sure '
+            '`PciPassthroughFilter` is in `[filter_scheduler] '
+            'enabled_filters`, and restart those services:'
+            % c.pci_in_placement_reason, '',
+            _code('[pci]\n%s\n' % '\n'.join('alias = %s' % a
+                                             for a in c.alias), 'ini')]
+    out = ['2. Scheduling must be type-correct from the moment the new '
+           'flavors exist: %s.' % c.pci_in_placement_reason, '',
+           '   Nova schedules PCI requests through Placement only when '
+           'every compute with a `[pci] device_spec` reports its devices '
+           'in Placement. Before the switch, set `[pci] report_in_placement'
+           ' = True` on every compute that already passes PCI devices '
+           'through and restart its nova-compute%s; then check that each '
+           'has its PCI providers (`openstack resource provider list '
+           '--resource-class <class>`).' % (
+               ' (servers of other PCI flavors run on: %s)' % ', '.join(
+                   c.pci_hosts_to_report) if c.pci_hosts_to_report
+               else ' (the snapshot shows no server of another PCI '
+               'flavor)'), '',
+           '   Then on every controller (nova-api, nova-scheduler, '
+           'nova-conductor) add the aliases **and** switch '
+           '`pci_in_placement` on, make sure `PciPassthroughFilter` is in '
+           '`[filter_scheduler] enabled_filters`, and restart those '
+           'services:', '',
+           _code(novaconf.controllers_snippet(c), 'ini')]
+    return out
+
+
 def _phase_prepare(plan, plan_file):
     names = ' '.join(f.name for f in plan.flavors)
     return [
@@ -232,14 +275,7 @@ def _phase_prepare(plan, plan_file):
         '1. Create the resource classes (%s):' % ', '.join(
             plan.resource_classes), '',
         _code('openstack vfio resource class create --from-plan %s'
-              % _q(plan_file), 'shell'),
-        '2. On every controller (nova-api, nova-scheduler, nova-conductor) '
-        'add the aliases, keep `[filter_scheduler] pci_in_placement` off '
-        'for now, make sure `PciPassthroughFilter` is in `[filter_scheduler]'
-        ' enabled_filters`, and restart those services:', '',
-        _code('[pci]\n%s\n' % '\n'.join('alias = %s' % a
-                                        for a in plan.controllers.alias),
-              'ini'),
+              % _q(plan_file), 'shell')] + _controllers_step(plan) + [
         '3. Create the new flavors:', '',
         _code('openstack vfio flavor create --from-plan %s'
               % _q(plan_file), 'shell'),
@@ -247,10 +283,10 @@ def _phase_prepare(plan, plan_file):
         _code('openstack vfio verify --from-plan %s --summary\n'
               'openstack flavor show '
               '<flavor> -c properties' % _q(plan_file), 'shell'),
-        'Rollback: `openstack flavor delete %s`, remove the alias lines and '
-        'restart the controller services; unused resource classes can be '
-        'deleted with `openstack resource class delete <class>`.'
-        % (names or '<flavors>'), '']
+        'Rollback: `openstack flavor delete %s`, remove the alias lines '
+        '(and `pci_in_placement`) and restart the controller services; '
+        'unused resource classes can be deleted with `openstack resource '
+        'class delete <class>`.' % (names or '<flavors>'), '']
 
 
 def _drain_commands(host):
@@ -270,6 +306,68 @@ def _drain_commands(host):
             out.append('openstack server migrate confirm %s'
                        % _q(m.server_id))
     return out
+
+
+def _stop_compute(host):
+    return [
+        '3. Stop nova-compute **and keep it from starting on its own** '
+        'until step 8 (the host reboots during the switch, and a '
+        'nova-compute that starts early with the old nova.conf or the '
+        'legacy providers still in Placement hands out vGPUs that no '
+        'longer exist):', '',
+        _code('systemctl stop nova-compute\nsystemctl mask nova-compute',
+              'shell'),
+        '   Containerised computes: stop the container and turn off its '
+        'restart policy instead (e.g. kolla-ansible: `docker stop '
+        'nova_compute && docker update --restart=no nova_compute`; '
+        'restore it in step 8).', '']
+
+
+def _switch_driver(host):
+    setup = host.boot_setup
+    return [
+        '5. Switch the host to the NVIDIA variant driver (vGPU 17+ host '
+        'driver), install the boot script and its unit, and reboot:', '',
+        '<details><summary>/usr/local/sbin/vfio-vgpu-setup</summary>\n',
+        _code(bootscript.render_script(
+            setup.vf_type, gpus=list(setup.gpus), vfs=setup.vfs_per_gpu,
+            type_id=setup.type_id), 'sh'),
+        '</details>\n',
+        '<details><summary>/etc/systemd/system/vfio-vgpu-setup.service'
+        '</summary>\n',
+        _code(bootscript.render_systemd_unit(setup.vf_type), 'ini'),
+        '</details>\n',
+        _code('chmod 0700 /usr/local/sbin/vfio-vgpu-setup\n'
+              'systemctl daemon-reload\n'
+              'systemctl enable vfio-vgpu-setup.service\n'
+              'reboot', 'shell'),
+        '   After the reboot the VFs carry their type '
+        '(`openstack vfio host report` shows it) and nova-compute is '
+        'still stopped.', '']
+
+
+def _verify_host(host, plan_file):
+    return [
+        '9. Verify before the host takes servers again:', '',
+        _code('\n'.join([
+            'openstack vfio host report -f json > %s'
+            % _q(host.host + '.json'),
+            'openstack vfio config check --host-report %s '
+            '--fail-on warning /etc/nova/nova.conf'
+            % _q(host.host + '.json'),
+            'openstack resource provider list --name %s' % _q(
+                host.gpus[0].provider_after.name if host.gpus else
+                host.host),
+            'openstack vfio provider cleanup --host %s --dry-run'
+            % _q(host.host),
+            'openstack vfio audit --fail-on error',
+            'openstack vfio verify --from-plan %s --summary'
+            % _q(plan_file)]), 'shell'),
+        '   Expected: %s; no legacy provider left under %s (the dry-run '
+        'cleanup finds nothing) and no error in the audit.' % (
+            '; '.join('%s with %d %s' % (g.provider_after.name, g.vf_count,
+                                         g.resource_class)
+                      for g in host.gpus), host.host), '']
 
 
 def _phase_host(number, host, plan_file):
@@ -294,68 +392,65 @@ def _phase_host(number, host, plan_file):
                            for m in host.drain]))
         out.append(_code('\n'.join(_drain_commands(host)), 'shell'))
     out += ['   Check that nothing is left: `openstack server list '
-            '--all-projects --host %s` must be empty.' % _q(host.host), '',
-            '3. Stop nova-compute, switch the host to the NVIDIA variant '
-            'driver (vGPU 17+ host driver) and install the boot script and '
-            'its unit:', '']
-    out.append('<details><summary>/usr/local/sbin/vfio-vgpu-setup</summary>'
-               '\n')
-    setup = host.boot_setup
-    out.append(_code(bootscript.render_script(
-        setup.vf_type, gpus=list(setup.gpus), vfs=setup.vfs_per_gpu,
-        type_id=setup.type_id), 'sh'))
-    out.append('</details>\n')
-    out.append('<details><summary>/etc/systemd/system/'
-               'vfio-vgpu-setup.service</summary>\n')
-    out.append(_code(bootscript.render_systemd_unit(setup.vf_type), 'ini'))
-    out.append('</details>\n')
-    out.append(_code('chmod 0700 /usr/local/sbin/vfio-vgpu-setup\n'
-                     'systemctl daemon-reload\n'
-                     'systemctl enable --now vfio-vgpu-setup.service',
-                     'shell'))
-    out += ['4. In nova.conf remove the legacy vGPU lines:', '',
+            '--all-projects --host %s` must be empty.' % _q(host.host), '']
+    out += _stop_compute(host)
+    out += ['4. Remove the mdevs Nova persisted on this host (Nova 30.0.0 '
+            'and later define them in libvirt and start every defined, '
+            'inactive one when nova-compute starts; their parents offer no '
+            'mdev type after the switch):', '',
+            _code('openstack vfio host script --undefine-mdevs --dry-run\n'
+                  'openstack vfio host script --undefine-mdevs | sh',
+                  'shell')]
+    out += _switch_driver(host)
+    out += ['6. In nova.conf remove the legacy vGPU lines:', '',
             _code(_conf_lines(host.conf_remove)),
             '   and add:', '', _code(novaconf.host_snippet(host), 'ini'),
-            '5. Start nova-compute and enable it again:', '',
-            _code('systemctl start nova-compute\nopenstack compute service '
-                  'set --enable %s nova-compute' % _q(host.host),
-                  'shell'),
-            'Verify:', '',
-            _code('\n'.join([
-                'openstack vfio host report -f json > %s'
-                % _q(host.host + '.json'),
-                'openstack vfio config check --host-report %s '
-                '--fail-on warning /etc/nova/nova.conf'
-                % _q(host.host + '.json'),
-                'openstack resource provider list --name %s' % _q(
-                    host.gpus[0].provider_after.name if host.gpus else
-                    host.host),
-                'openstack vfio audit',
-                'openstack vfio verify --from-plan %s --summary'
-                % _q(plan_file)]),
-                'shell'),
-            'Expected: %s.' % '; '.join(
-                '%s with %d %s' % (g.provider_after.name, g.vf_count,
-                                   g.resource_class) for g in host.gpus),
-            '',
-            'Rollback: stop nova-compute, disable the unit (`systemctl '
-            'disable vfio-vgpu-setup.service`), restore '
-            '`/etc/nova/nova.conf.pre-vfio` and the legacy driver, reboot, '
-            'start nova-compute. Once it reported PCI devices, '
-            '`[pci] report_in_placement` cannot be turned off again on '
-            'this compute (Nova refuses to start): delete the PCI providers '
-            'under it first (`openstack resource provider delete <uuid>`, '
-            'nothing allocated).', '']
+            '7. Remove the legacy vGPU providers of this host from '
+            'Placement (Nova does not, and they stay schedulable: audit '
+            'VFIO-A118), while nova-compute is stopped:', '',
+            _code('openstack vfio provider cleanup --host %s --from-plan %s'
+                  ' --dry-run\n'
+                  'openstack vfio provider cleanup --host %s --from-plan %s'
+                  % (_q(host.host), _q(plan_file), _q(host.host),
+                     _q(plan_file)), 'shell'),
+            '8. Start nova-compute:', '',
+            _code('systemctl unmask nova-compute\n'
+                  'systemctl start nova-compute', 'shell')]
+    out += _verify_host(host, plan_file)
+    out += ['10. Enable the service again:', '',
+            _code('openstack compute service set --enable %s nova-compute'
+                  % _q(host.host), 'shell'),
+            'Rollback (before step 10): keep the service disabled, stop '
+            'and mask nova-compute, disable the unit (`systemctl disable '
+            'vfio-vgpu-setup.service`), restore `/etc/nova/nova.conf.'
+            'pre-vfio` and boot the old kernel and host driver, start '
+            'nova-compute: it recreates its legacy pGPU providers. Once it '
+            'reported PCI devices, `[pci] report_in_placement` cannot be '
+            'turned off again on this compute (Nova refuses to start): '
+            'delete the PCI providers under it first (`openstack resource '
+            'provider delete <uuid>`, nothing allocated).', '']
     return out
 
 
 def _phase_final(number, plan, plan_file):
+    c = plan.controllers
+    if c.pci_in_placement_phase == 'prepare':
+        return [
+            '## Phase %d: final checks' % number, '',
+            '`[filter_scheduler] pci_in_placement` has been on since '
+            'Phase 1. Check that every converted host and the flavors '
+            'agree:', '',
+            _code('openstack vfio audit --fail-on error\n'
+                  'openstack vfio verify --from-plan %s --summary'
+                  % _q(plan_file), 'shell')]
     return [
         '## Phase %d: PCI in Placement for scheduling' % number, '',
         'Only after every compute in this plan reports its VFs in '
-        'Placement. On every controller (nova-api, nova-scheduler, '
-        'nova-conductor) set, then restart those services:', '',
-        _code(novaconf.controllers_snippet(plan.controllers), 'ini'),
+        'Placement (and every other compute with a `[pci] device_spec` '
+        'has `report_in_placement = True`). On every controller '
+        '(nova-api, nova-scheduler, nova-conductor) set, then restart '
+        'those services:', '',
+        _code(novaconf.controllers_snippet(c), 'ini'),
         'Verify:', '',
         _code('openstack vfio audit\nopenstack vfio verify --from-plan %s '
               '--summary'
@@ -375,10 +470,12 @@ def _servers(plan):
 
 def _cleanup():
     return ['## Afterwards', '',
-            '- Legacy pGPU providers are not removed by Nova once mdev is '
-            'off, and stay schedulable: `openstack vfio audit --nova-conf '
-            '<host>=<nova.conf>` lists them per host (VFIO-A118); delete '
-            'them, with nova-compute stopped, when nothing is allocated.',
+            '- Each converted host lost its legacy providers in its step 7. '
+            'Hosts converted by hand, outside this plan, keep theirs and '
+            'stay schedulable for legacy flavors: `openstack vfio audit '
+            '--nova-conf <host>=<nova.conf>` lists them (VFIO-A118); '
+            'remove them with `openstack vfio provider cleanup --host '
+            '<host>`, with that nova-compute stopped.',
             '- Delete the old vGPU flavors once no server uses them.', '']
 
 

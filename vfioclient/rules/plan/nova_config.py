@@ -25,6 +25,7 @@ from vfioclient.model import plan as model
 from vfioclient.nova import devspec
 from vfioclient.nova import pci_address
 from vfioclient.nvidia import pci_ids
+from vfioclient.rules.plan import scheduling
 
 NVIDIA = pci_ids.VENDOR_ID
 DEVICE_TYPE = 'type-VF'
@@ -140,11 +141,12 @@ def alias_plans(conversions, alias_of, rc_of):
     return tuple(sorted(out, key=lambda a: a.name))
 
 
-def controllers(aliases):
-    """What nova-api, -scheduler and -conductor set."""
-    return model.Controllers(
-        alias=tuple(a.line for a in aliases),
-        conf_set=tuple(
-            [model.ConfOption('pci', 'alias', a.line) for a in aliases]
-            + [model.ConfOption('filter_scheduler', 'pci_in_placement',
-                                'True')]))
+def controllers(aliases, snapshot=None):
+    """What nova-api, -scheduler and -conductor set, and when
+    ``pci_in_placement`` goes on (:mod:`.scheduling`)."""
+    return scheduling.controllers(
+        [a.line for a in aliases],
+        [model.ConfOption('pci', 'alias', a.line) for a in aliases]
+        + [model.ConfOption('filter_scheduler', 'pci_in_placement',
+                            'True')],
+        aliases, snapshot)

@@ -24,6 +24,7 @@ from vfioclient.rules.plan import capacity
 from vfioclient.rules.plan import gpus as plan_gpus
 from vfioclient.rules.plan import hosts as plan_hosts
 from vfioclient.rules.plan import legacy
+from vfioclient.rules.plan import scheduling
 from vfioclient.rules.plan import vftype
 from vfioclient.tests.unit import builders
 
@@ -209,3 +210,49 @@ class TestBootSetup(testtools.TestCase):
     def test_bad_address_raises(self):
         self.assertRaises(ValueError, plan_hosts.boot_setup,
                           (gpu_plan(address='41:00'),), True)
+
+
+def _alias(name, rc, product='2235', vendor='10de'):
+    return plan_model.AliasPlan(name=name, resource_class=rc,
+                                device_type='type-VF', vendor_id=vendor,
+                                product_id=product, line='{}')
+
+
+class TestPciInPlacementSwitch(testtools.TestCase):
+    """When the controllers turn pci_in_placement on (issue 18 item 4)."""
+
+    def test_distinct_products_wait_for_the_end(self):
+        phase, reason, ambiguous, _ = scheduling.pci_in_placement_switch(
+            [_alias('a', 'CUSTOM_A40_2Q'),
+             _alias('b', 'CUSTOM_L40S_2Q', product='26b9')], None)
+        self.assertEqual((scheduling.FINAL, ()), (phase, ambiguous))
+        self.assertIn('own vendor/product id', reason)
+
+    def test_one_product_two_classes_switches_first(self):
+        phase, reason, ambiguous, _ = scheduling.pci_in_placement_switch(
+            [_alias('a', 'CUSTOM_A40_2Q'), _alias('b', 'CUSTOM_A40_48Q')],
+            None)
+        self.assertEqual(scheduling.PREPARE, phase)
+        self.assertEqual(('10de:2235 (CUSTOM_A40_2Q, CUSTOM_A40_48Q)',),
+                         ambiguous)
+        self.assertIn('nova/pci/stats.py', reason)
+
+    def test_vendor_only_alias_is_ambiguous_with_any_other(self):
+        ambiguous = scheduling.ambiguous_products(
+            [_alias('a', 'CUSTOM_MIXED', product=None),
+             _alias('b', 'CUSTOM_L40S_2Q', product='26b9')])
+        self.assertIn('10de:* (CUSTOM_L40S_2Q, CUSTOM_MIXED)', ambiguous)
+        self.assertIn('10de:26b9 (CUSTOM_L40S_2Q, CUSTOM_MIXED)',
+                      ambiguous)
+
+    def test_hosts_passing_other_pci_devices_are_named(self):
+        b = builders.PlanEstateBuilder()
+        b.host('nic1')
+        b.host('gpu1')
+        nic = b.flavor('sriov.nic', **{'pci_passthrough:alias': 'nic:1'})
+        ours = b.flavor('vgpu.vf', **{
+            'pci_passthrough:alias': 'nvidia-a40-2q:1'})
+        b.server('vm-nic', 'nic1', nic)
+        b.server('vm-gpu', 'gpu1', ours)
+        self.assertEqual(('nic1',), scheduling.hosts_with_other_pci_flavors(
+            b.snapshot(), ['nvidia-a40-2q']))

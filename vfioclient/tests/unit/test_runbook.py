@@ -46,11 +46,61 @@ class TestRunbook(testtools.TestCase):
             '## Phase 4: PCI in Placement for scheduling'], headings)
         phases = self.text.split('## Phase ')[2:]
         for phase in phases:
-            self.assertIn('Verify:', phase)
-            self.assertIn('Rollback:', phase)
+            self.assertIn('Verify', phase)
+            self.assertIn('Rollback', phase)
         for phase in phases[1:]:
             self.assertIn('openstack vfio verify --from-plan night.json',
                           phase)
+
+    def test_host_phase_steps_in_safe_order(self):
+        # Issue 18: disable, move servers, stop and mask nova-compute,
+        # undefine persisted mdevs, switch driver and boot script,
+        # nova.conf, provider cleanup, start, verify, enable.
+        phase = self.text.split('## Phase 3: convert cmp1')[1].split(
+            '## Phase 4')[0]
+        steps = ['set --disable', 'openstack server resize --flavor',
+                 'systemctl mask nova-compute', '--undefine-mdevs',
+                 'systemctl enable vfio-vgpu-setup.service',
+                 'device_spec = ',
+                 'provider cleanup --host cmp1 --from-plan night.json\n',
+                 'systemctl start nova-compute',
+                 'openstack vfio audit --fail-on error',
+                 'set --enable cmp1 nova-compute']
+        positions = [phase.index(step) for step in steps]
+        self.assertEqual(sorted(positions), positions,
+                         'steps out of order: %s' % sorted(
+                             zip(positions, steps)))
+
+    def test_pci_in_placement_waits_when_types_differ_by_product(self):
+        self.assertEqual('final',
+                         self.plan.controllers.pci_in_placement_phase)
+        prepare = self.text.split('## Phase 1')[1].split('## Phase 2')[0]
+        self.assertNotIn('pci_in_placement = True', prepare)
+        self.assertIn('pci_in_placement = True',
+                      self.text.split('## Phase 4')[1])
+
+    def test_pci_in_placement_first_when_two_types_share_a_product(self):
+        b = builders.PlanEstateBuilder()
+        b.host('cmp1')
+        b.host('cmp2')
+        p1 = b.legacy_gpu('cmp1', used=1)
+        p2 = b.legacy_gpu('cmp2', used=1, rc='CUSTOM_NVIDIA_566')
+        b.servers_on('two', 'cmp1', builders.a40_flavor(b), p1, 1)
+        b.servers_on('big', 'cmp2', b.flavor(
+            'vgpu.a40-48q', **{'resources:CUSTOM_NVIDIA_566': '1'}),
+            p2, 1, rc='CUSTOM_NVIDIA_566')
+        plan = rules.make_plan(b.snapshot())
+        self.assertEqual(2, len(plan.resource_classes), plan.refusals)
+        self.assertEqual('prepare', plan.controllers.pci_in_placement_phase)
+        self.assertIn('10de:2235', plan.controllers.ambiguous_products[0])
+        text = runbook.render(plan, plan_file='night.json')
+        prepare = text.split('## Phase 1')[1].split('## Phase 2')[0]
+        self.assertLess(prepare.index('pci_in_placement = True'),
+                        prepare.index('vfio flavor create'))
+        self.assertIn('report_in_placement = True` on every compute',
+                      prepare)
+        self.assertNotIn('PCI in Placement for scheduling', text)
+        self.assertIn('has been on since Phase 1', text)
 
     def test_exact_config_and_commands(self):
         for line in self.plan.host('cmp1').device_spec:
