@@ -186,10 +186,8 @@ def decide(tree, describe=_default_describe, planned=()):
     in_use = [p.name for p in legacy if blockers[p.uuid]]
     if not in_use:
         return gone + [_result(tree.host, p, WOULD_DELETE) for p in legacy]
-    kept = ('kept: %s of %s cannot be deleted yet (%s); a host is cleaned '
-            'up as a whole, once none of its legacy providers is in use'
-            % ('provider' if len(in_use) == 1 else 'providers', tree.host,
-               ', '.join(in_use)))
+    kept = ('kept with the rest of %s: %s cannot be deleted yet (a host '
+            'is cleaned up as a whole)' % (tree.host, ', '.join(in_use)))
     return gone + [_result(tree.host, p, REFUSED, blockers[p.uuid] or kept)
                    for p in legacy]
 

@@ -75,10 +75,11 @@ class CleanupProvider(base.ApplyLister):
                             apply_providers.WOULD_DELETE)))
         if cleaned:
             self.app.stderr.write(
-                'Keep nova-compute on %s stopped until its legacy providers '
-                'are deleted, then start it: a running nova-compute keeps '
-                'them in its cached provider tree and its periodic task '
-                'fails (ResourceProviderAllocationRetrievalFailed) until it '
+                'nova-compute on %s must be stopped while its legacy '
+                'providers are deleted, and started only afterwards: a '
+                'running nova-compute keeps them in its cached provider tree '
+                'and its periodic task fails '
+                '(ResourceProviderAllocationRetrievalFailed) until it '
                 'restarts.\n' % ', '.join(cleaned))
         self._results = results
         return apply_providers.COLUMNS, [r.row() for r in results]

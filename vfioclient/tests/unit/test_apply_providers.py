@@ -102,8 +102,9 @@ class TestDecide(testtools.TestCase):
         self.assertIn('holds allocations of 1 consumer(s): consumer %s '
                       '(server vm-0)' % server.id, used.reason)
         for free in results[1:]:
-            self.assertIn('kept: provider of cmp2 cannot be deleted yet '
-                          '(cmp2_pci_0000_41_00_4)', free.reason)
+            self.assertIn('kept with the rest of cmp2: '
+                          'cmp2_pci_0000_41_00_4 cannot be deleted yet',
+                          free.reason)
             self.assertFalse(free.ok)
 
     def test_a_provider_with_children_is_refused(self):
