@@ -37,10 +37,10 @@ Order of work (:func:`cleanup`):
 4. each remaining provider is deleted on its own (:func:`delete_one`): read
    again right before its ``DELETE`` (gone: ``absent``; generation, name or
    parent changed: refused; allocations: refused), and a 409 from the
-   ``DELETE`` itself (Placement refuses to delete a provider with
-   allocations or children, in the same transaction) is a refusal naming
-   the provider.  The first provider of a host that is not deleted stops
-   that host.
+   ``DELETE`` itself (Placement's delete refuses a provider with
+   allocations or children: placement/objects/resource_provider.py,
+   ``_delete``) is a refusal naming the provider.  The first provider of
+   a host that is not deleted stops that host.
 
 Resumable without a journal: each delete stands alone and a provider
 already gone is ``absent`` (with a plan, each of its providers missing from
