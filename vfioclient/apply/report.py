@@ -22,6 +22,10 @@ WOULD_UPDATE = 'would-update'
 REFUSED = 'refused'
 CONFLICT = 'conflict'
 FAILED = 'failed'
+# Deleting (``vfio provider cleanup``): ``absent`` is already gone.
+DELETED = 'deleted'
+WOULD_DELETE = 'would-delete'
+ABSENT = 'absent'
 
 
 def summary(results, actions, hint=''):

@@ -83,6 +83,15 @@ def list_compute_services(compute, version):
                        params={'binary': 'nova-compute'})['services']
 
 
+# 2.1: the base API (a server's name, by its id).
+@client.microversion('2.1')
+def get_server(compute, version, server_id):
+    """``GET /servers/{id}``: the server dict, or None (404: no server of
+    that id, e.g. the consumer of an allocation is a migration)."""
+    body = compute.get('/servers/%s' % server_id, version, expected=(404,))
+    return (body or {}).get('server')
+
+
 # Flavor reads and writes of ``vfio flavor create``: 2.55 description,
 # 2.61 extra specs in the flavor body, 2.86 Nova validates extra specs
 # (asked for whenever the server has it).

@@ -39,6 +39,54 @@ def list_resource_providers(placement, version, resources=None):
                          params=params)['resource_providers']
 
 
+# 1.14: parent_provider_uuid and root_provider_uuid; ``name=`` filters
+# exist from 1.0.
+@client.microversion('1.14')
+def find_resource_provider(placement, version, name):
+    """``GET /resource_providers?name={name}``: the provider dict, or None
+    (names are unique in Placement)."""
+    found = placement.get('/resource_providers', version,
+                          params={'name': name})['resource_providers']
+    return found[0] if found else None
+
+
+# 1.14: ``in_tree=`` (nested providers).
+@client.microversion('1.14')
+def list_provider_tree(placement, version, root_uuid):
+    """``GET /resource_providers?in_tree={uuid}``: the root and every
+    provider under it."""
+    return placement.get('/resource_providers', version,
+                         params={'in_tree': root_uuid})['resource_providers']
+
+
+# 1.14: parent_provider_uuid and root_provider_uuid in the answer.
+@client.microversion('1.14')
+def get_resource_provider(placement, version, provider_uuid):
+    """``GET /resource_providers/{uuid}``: the provider dict, or None
+    (404)."""
+    body = placement.get('/resource_providers/%s' % provider_uuid, version,
+                         expected=(404,))
+    if isinstance(body, dict) and body.get('uuid') == provider_uuid:
+        return body
+    return None
+
+
+# 1.0: ``DELETE /resource_providers/{uuid}``: 204, 404 when there is no such
+# provider, 409 when it has allocations or child providers (Placement's
+# handlers/resource_provider.py delete_resource_provider).
+@client.microversion('1.0')
+def delete_resource_provider(placement, version, provider_uuid):
+    """Delete a provider: True when deleted, False when it was already
+    gone; a 409 raises :class:`vfioclient.cloud.client.ApiError`."""
+    try:
+        placement.delete('/resource_providers/%s' % provider_uuid, version)
+    except client.ApiError as e:
+        if e.status == 404:
+            return False
+        raise
+    return True
+
+
 # 1.18: ``required=`` trait filter on provider lists.
 @client.microversion('1.18', SNAPSHOT_WANTED)
 def list_resource_providers_with_trait(placement, version, trait,

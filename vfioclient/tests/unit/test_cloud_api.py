@@ -81,6 +81,14 @@ PLACEMENT_CALLS = [
      'GET', '/resource_providers/u/allocations'),
     (placement.get_aggregates, ('u',), {'aggregates': []},
      'GET', '/resource_providers/u/aggregates'),
+    (placement.find_resource_provider, ('cmp1',),
+     {'resource_providers': []}, 'GET', '/resource_providers?name=cmp1'),
+    (placement.list_provider_tree, ('u',), {'resource_providers': []},
+     'GET', '/resource_providers?in_tree=u'),
+    (placement.get_resource_provider, ('u',), {'uuid': 'u'},
+     'GET', '/resource_providers/u'),
+    (placement.delete_resource_provider, ('u',), None,
+     'DELETE', '/resource_providers/u'),
     (placement.list_allocation_candidates,
      (lambda version, limit: [('resources', 'VGPU:1'), ('limit', limit)],
       5), {'allocation_requests': []},
@@ -90,6 +98,8 @@ PLACEMENT_CALLS = [
 COMPUTE_CALLS = [
     (compute.list_compute_services, (), {'services': []},
      'GET', '/os-services?binary=nova-compute'),
+    (compute.get_server, ('s',), {'server': {'id': 's'}},
+     'GET', '/servers/s'),
     (compute.get_flavor, ('f',), {'flavor': {'id': 'f'}},
      'GET', '/flavors/f'),
     (compute.create_flavor, ({'name': 'n'},), {'flavor': {'id': 'f'}},
@@ -156,6 +166,24 @@ class TestNamedCalls(testtools.TestCase):
         svc, _ = _service('placement', (1, 39), lambda m, u: _response(
             404, {'errors': [{'detail': 'not found'}]}))
         self.assertIsNone(placement.get_resource_class(svc, 'CUSTOM_X'))
+
+    def test_missing_provider_is_none_or_already_gone(self):
+        svc, _ = _service('placement', (1, 39), lambda m, u: _response(
+            404, {'errors': [{'detail': 'not found'}]}))
+        self.assertIsNone(placement.get_resource_provider(svc, 'u'))
+        self.assertFalse(placement.delete_resource_provider(svc, 'u'))
+        svc, _ = _service('placement', (1, 39), lambda m, u: _response(
+            409, {'errors': [{'detail': 'has allocations'}]}))
+        err = self.assertRaises(client.ApiError,
+                                placement.delete_resource_provider, svc, 'u')
+        self.assertEqual(409, err.status)
+        svc, _ = _service('placement', (1, 39), lambda m, u: _response(204))
+        self.assertTrue(placement.delete_resource_provider(svc, 'u'))
+
+    def test_missing_server_is_none(self):
+        svc, _ = _service('compute', (2, 96), lambda m, u: _response(
+            404, {'itemNotFound': {'message': 'no'}}))
+        self.assertIsNone(compute.get_server(svc, 's'))
 
     def test_missing_flavor_is_none(self):
         svc, _ = _service('compute', (2, 96), lambda m, u: _response(

@@ -23,6 +23,7 @@ from unittest import mock
 import testtools
 
 from vfioclient.apply import flavors as apply_flavors
+from vfioclient.apply import providers as apply_providers
 from vfioclient.apply import resource_classes as apply_rc
 from vfioclient.rules import audit as audit_rules
 from vfioclient.rules import findings
@@ -46,7 +47,7 @@ def commands():
 class TestConventions(testtools.TestCase):
 
     def test_commands_are_registered(self):
-        self.assertEqual(9, len(list(commands())))
+        self.assertEqual(10, len(list(commands())))
 
     def test_description_first_line_is_a_sentence(self):
         for name, cls in commands():
@@ -84,6 +85,7 @@ class TestConventions(testtools.TestCase):
         for columns in (host.REPORT_COLUMNS, plan.SUMMARY_COLUMNS,
                         config.SHOW_COLUMNS, findings.COLUMNS,
                         audit_rules.SUMMARY_COLUMNS, verify_rules.COLUMNS,
-                        apply_flavors.COLUMNS, apply_rc.COLUMNS):
+                        apply_flavors.COLUMNS, apply_rc.COLUMNS,
+                        apply_providers.COLUMNS):
             for column in columns:
                 self.assertRegex(column, COLUMN)
