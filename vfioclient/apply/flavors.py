@@ -279,9 +279,13 @@ def read_inventory(placement, resource_classes):
 
 
 def _gone_providers(placement, provider_names):
+    """Names of ``provider_names`` that are gone; with a ``{name:
+    replacement}`` mapping, a provider whose replacement exists is not."""
     have = {p.get('name')
             for p in placement_api.list_resource_providers(placement)}
-    return [n for n in provider_names if n not in have]
+    replaced = provider_names if isinstance(provider_names, dict) else {}
+    return [n for n in provider_names
+            if n not in have and replaced.get(n) not in have]
 
 
 def check_drift(cloud, specs, provider_names=()):
@@ -290,7 +294,8 @@ def check_drift(cloud, specs, provider_names=()):
     Checks the source flavors of ``specs`` (gone, or renamed) in Nova and
     that the Placement providers named ``provider_names`` (those a plan
     was made from, :func:`vfioclient.apply.planfile.plan_provider_names`)
-    still exist.  Raises :class:`DriftError` naming what changed.
+    still exist, or were replaced by their host's PCI provider.  Raises
+    :class:`DriftError` naming what changed.
     """
     problems = []
     flavor_problems = []

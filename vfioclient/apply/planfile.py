@@ -45,14 +45,17 @@ def load_plan(path):
 
 
 def plan_provider_names(plan):
-    """Names of the Placement providers the plan was made from: every GPU's
-    legacy providers (``providers_before``).  The PCI providers of
-    ``provider_after`` do not exist until the host is converted."""
-    names = set()
+    """``{legacy provider name: PCI provider name}`` of the plan: every
+    GPU's legacy providers (``providers_before``), each with the provider
+    that replaces it once its host is converted (``provider_after``).  A
+    legacy provider that is gone while its replacement exists is the
+    runbook's progress (``vfio provider cleanup``), not drift."""
+    names = {}
     for host in plan.hosts:
         for gpu in host.gpus:
-            names.update(p.name for p in gpu.providers_before)
-    return sorted(names)
+            for p in gpu.providers_before:
+                names[p.name] = gpu.provider_after.name
+    return dict(sorted(names.items()))
 
 
 def minimal_document(resource_classes=(), aliases=(), flavors=(),

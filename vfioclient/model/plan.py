@@ -53,6 +53,8 @@ import types
 import typing
 
 from vfioclient.model import schema
+from vfioclient.nova import pci_address
+from vfioclient.nvidia import vgpu_types
 
 SCHEMA_VERSION = 2
 KIND = 'vfio-plan'
@@ -328,6 +330,22 @@ def from_json(text, source='plan'):
     return Plan.from_json(text, source=source)
 
 
+def boot_setup_problem(setup):
+    """What makes ``setup`` unusable for the boot script, or None (the
+    checks ``vfioclient.render.bootscript`` makes before rendering)."""
+    try:
+        spec = vgpu_types.validate_type_spec(setup.vf_type)
+        for gpu in setup.gpus:
+            pci_address.normalize_address(gpu)
+    except ValueError as e:
+        return str(e)
+    number = vgpu_types.type_spec_number(spec)
+    if setup.type_id is not None and number is not None \
+            and number != setup.type_id:
+        return 'vf_type %s does not have id %d' % (spec, setup.type_id)
+    return None
+
+
 def consistency_problem(plan):
     """Cross-references the apply commands rely on, or None when fine."""
     classes = set(plan.resource_classes)
@@ -358,6 +376,10 @@ def consistency_problem(plan):
         if aliases[f.alias].resource_class != f.resource_class:
             return ('flavor %s: resource_class %s is not the class of alias '
                     '%s' % (f.name, f.resource_class, f.alias))
+    for h in plan.hosts:
+        problem = boot_setup_problem(h.boot_setup)
+        if problem:
+            return 'host %s: boot_setup: %s' % (h.host, problem)
     for c in plan.capacity:
         if c.resource_class not in classes:
             return 'capacity names unknown resource class %s' % (

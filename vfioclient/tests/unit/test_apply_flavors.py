@@ -337,3 +337,28 @@ class TestVgpuTypeNaming(testtools.TestCase):
             self.assertEqual(alias, flavor_request.default_alias_name(rc))
         self.assertEqual(('CUSTOM_NVIDIA_A40_2Q', 'nvidia-a40-2q'),
                          flavors.vgpu_type_names('NVIDIA A40-2Q'))
+
+
+class TestProviderDrift(testtools.TestCase):
+    """Providers of the plan that are gone, unless their host's PCI
+    provider replaced them (the runbook's provider cleanup)."""
+
+    def gone(self, names, have):
+        class Listing:
+            def negotiate(self, minimum, wanted=None):
+                return wanted or minimum
+
+            def get(self, path, version, params=None):
+                return {'resource_providers': [{'name': n} for n in have]}
+        return flavors._gone_providers(Listing(), names)
+
+    def test_replaced_provider_is_progress_not_drift(self):
+        names = {'h_pci_0000_41_00_4': 'h_0000:41:00.0',
+                 'g_pci_0000_42_00_4': 'g_0000:42:00.0'}
+        self.assertEqual(['g_pci_0000_42_00_4'],
+                         self.gone(names, ['h_0000:41:00.0']))
+        self.assertEqual([], self.gone(names, ['h_0000:41:00.0',
+                                               'g_pci_0000_42_00_4']))
+
+    def test_plain_names_must_all_exist(self):
+        self.assertEqual(['b'], self.gone(['a', 'b'], ['a']))
