@@ -154,6 +154,8 @@ class GpuPlan:
     legacy_in_use: int
     providers_before: tuple[ProviderRef, ...]
     provider_after: ProviderRef
+    # the traits the target Nova release puts on provider_after
+    provider_traits: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
