@@ -87,7 +87,7 @@ class ReportHost(base.DocumentLister):
                 ('libvirt', releases.MIN_LIVE_MIGRATABLE_LIBVIRT),
                 ('QEMU', releases.MIN_LIVE_MIGRATABLE_QEMU)):
             parser.add_argument(
-                '--%s-version' % what.lower(), metavar='<X.Y.Z>',
+                '--%s-version' % what.lower(), metavar='<version>',
                 type=_version,
                 help='%s version of the host (default: read from libvirt\'s '
                      'capabilities cache, which needs root). "config '
