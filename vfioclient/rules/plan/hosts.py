@@ -147,8 +147,10 @@ def host_plan(host, items, order, drains, alias_of, flavor_of, options,
             alias_lines.append(line)
     first = gpus[0]
     notes = []
-    if options.live_migratable and _hypervisor_note(report):
-        notes.append(_hypervisor_note(report))
+    hypervisor_note = (_hypervisor_note(report) if options.live_migratable
+                       else None)
+    if hypervisor_note:
+        notes.append(hypervisor_note)
     if any(g.vfs_source == 'legacy-providers' for g in gpus):
         notes.append('VF addresses come from the legacy provider names '
                      '(no host report): check them with "openstack vfio '
