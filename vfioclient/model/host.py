@@ -30,7 +30,9 @@ or re-types a key bumps :data:`SCHEMA_VERSION`; new keys may be added)::
       "sysfs_root": "/",                   # str, the root that was read
       "devices": [ <device>, ... ],        # sorted by address
       "gpus": [ <gpu>, ... ],              # one per physical GPU (PF)
-      "warnings": [ {"path": str, "message": str}, ... ]
+      "warnings": [ {"path": str, "message": str}, ... ],
+      "libvirt_version": "10.0.0",         # optional: only when known
+      "qemu_version": "8.2.2"              # optional: only when known
     }
 
     <device>  one PCI function of vendor 10de with a display class (0x03xxxx)
@@ -296,6 +298,8 @@ class HostReport:
     gpus: tuple = ()
     warnings: tuple = ()
     schema_version: int = SCHEMA_VERSION
+    libvirt_version: str | None = None   # 'X.Y.Z', None when unknown
+    qemu_version: str | None = None
 
     def device(self, address):
         """The device at ``address``, or None."""
@@ -330,6 +334,9 @@ class HostReport:
             'devices': [d.to_json() for d in self.devices],
             'gpus': [g.to_json() for g in self.gpus],
             'warnings': [w.to_json() for w in self.warnings],
+            **{key: value for key, value in (
+                ('libvirt_version', self.libvirt_version),
+                ('qemu_version', self.qemu_version)) if value is not None},
         }
 
     @classmethod
@@ -351,6 +358,8 @@ class HostReport:
                                          message=w['message'])
                            for w in data['warnings']),
             schema_version=data['schema_version'],
+            libvirt_version=data.get('libvirt_version'),
+            qemu_version=data.get('qemu_version'),
         )
 
 

@@ -41,6 +41,11 @@ Contract (``schema_version`` 2; keys are stable, new keys may be added)::
 "vfs_existing", "vfs_planned", "legacy_in_use", "vf_in_use", "shortfall",
 "hosts": [...]}``.
 
+``inputs.options`` records ``live_migratable`` (bool) and
+``nova_release`` (series) among the plan command's options; each
+``hosts[].gpus[]`` item has ``provider_traits``, the traits that release
+puts on ``provider_after`` (missing in older plans: empty).
+
 ``hosts[]`` items carry the boot script's parameters, ``"boot_setup":
 {"vf_type", "type_id", "gpus", "vfs_per_gpu"}``, not its text: the nova.conf
 snippets, boot script and systemd unit are rendered from the plan by
@@ -156,6 +161,8 @@ class GpuPlan:
     legacy_in_use: int
     providers_before: tuple[ProviderRef, ...]
     provider_after: ProviderRef
+    # the traits the target Nova release puts on provider_after
+    provider_traits: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

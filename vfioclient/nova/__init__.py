@@ -25,5 +25,7 @@ Nova itself.  Import the modules themselves:
 * :mod:`.flavor_request` - what a new VF flavor asks Placement for
 * :mod:`.mdev` - legacy ``enabled_mdev_types`` / ``[mdev_*]``
 * :mod:`.providers` - Nova's resource provider names
+* :mod:`.releases` - what differs between Nova releases (tags, provider
+  traits, the libvirt/QEMU minimum for ``live_migratable``)
 * :mod:`.errors` - exceptions whose text is Nova's reason
 """

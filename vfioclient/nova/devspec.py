@@ -34,12 +34,12 @@ import json
 import re
 import string
 
-import os_traits
 from oslo_utils import strutils
 
 from vfioclient.nova import errors
 from vfioclient.nova import names
 from vfioclient.nova import pci_address
+from vfioclient.nova import releases
 
 ANY = pci_address.ANY
 REGEX_ANY = '.*'
@@ -48,11 +48,13 @@ MAX_PRODUCT_ID = 0xFFFF
 
 # Keys Nova consumes itself; everything else stays in the spec as a tag.
 ADDRESS_KEYS = ('vendor_id', 'product_id', 'address', 'devname')
-# Tags Nova knows (used by code or by Neutron); others are kept silently.
+# Tags some Nova release knows (used by code or by Neutron); others are
+# kept silently.  Which release knows which: releases.TAGS_SINCE.
 KNOWN_TAGS = ('physical_network', 'trusted', 'remote_managed', 'managed',
               'live_migratable', 'one_time_use', 'resource_class', 'traits')
 KNOWN_KEYS = ADDRESS_KEYS + KNOWN_TAGS
-# Boolean tags Nova normalises to "true"/"false" with strict parsing.
+# Boolean tags Nova normalises to "true"/"false" with strict parsing (a
+# release that does not know one of them keeps it as written).
 BOOLEAN_TAGS = ('managed', 'live_migratable', 'one_time_use')
 
 
@@ -248,18 +250,15 @@ class DeviceSpec:
             return None
         return names.get_resource_class(rc, vendor_id, product_id)
 
-    def placement_traits(self):
-        """Normalised traits from the ``traits`` tag plus the automatic
-        ones Nova adds to every PCI resource provider."""
+    def placement_traits(self, release=releases.DEFAULT):
+        """Normalised traits from the ``traits`` tag plus the ones
+        ``release`` (a :class:`~vfioclient.nova.releases.NovaRelease`)
+        adds itself to the PCI resource provider of the matched devices."""
         traits = self.traits
         if traits and not isinstance(traits, str):
             return None
-        result = set(names.get_traits(traits or ''))
-        result.add(os_traits.COMPUTE_MANAGED_PCI_DEVICE)
-        if strutils.bool_from_string(self.tags.get('live_migratable',
-                                                   'false')):
-            result.add('HW_PCI_LIVE_MIGRATABLE')
-        return frozenset(result)
+        return frozenset(names.get_traits(traits or '')
+                         | release.pci_provider_traits(self.tags))
 
     # -- matching --------------------------------------------------------
     def is_pf_spec(self, pf_addresses):
@@ -301,12 +300,15 @@ class DeviceSpec:
             return False
 
 
-def parse_device_spec(spec, report_in_placement=False, ifname_exists=None):
+def parse_device_spec(spec, report_in_placement=False, ifname_exists=None,
+                      release=releases.DEFAULT):
     """Validate one device_spec object like ``PciDeviceSpec(dict)``.
 
     ``ifname_exists(devname) -> bool``: how to resolve ``devname`` on the
     host (Nova refuses ``remote_managed`` with a missing interface); None
-    means unknown, assumed present.
+    means unknown, assumed present.  ``release``: the
+    :class:`~vfioclient.nova.releases.NovaRelease` whose parser to follow
+    (a tag it does not know stays a plain tag).
 
     :raises errors.InvalidDeviceSpec: with the reason Nova gives.
     """
@@ -352,7 +354,7 @@ def parse_device_spec(spec, report_in_placement=False, ifname_exists=None):
                 'the host' % (devname,))
 
     for tag in BOOLEAN_TAGS:
-        if tags.get(tag) is not None:
+        if tags.get(tag) is not None and release.knows_tag(tag):
             try:
                 value = strutils.bool_from_string(tags[tag], strict=True)
             except ValueError as e:
@@ -360,7 +362,9 @@ def parse_device_spec(spec, report_in_placement=False, ifname_exists=None):
                     "Cannot parse tag '%s': %s" % (tag, e), tag=tag)
             tags[tag] = 'true' if value else 'false'
 
-    if tags.get('one_time_use') == 'true' and not report_in_placement:
+    if (release.knows_tag('one_time_use')
+            and tags.get('one_time_use') == 'true'
+            and not report_in_placement):
         raise errors.NeedsPlacement(
             'one_time_use=true requires pci.report_in_placement to be '
             'enabled')
@@ -400,20 +404,21 @@ def split_device_spec_line(text):
 
 
 def parse_device_spec_line(text, report_in_placement=False,
-                           ifname_exists=None):
+                           ifname_exists=None, release=releases.DEFAULT):
     """One ``device_spec =`` value -> list of :class:`DeviceSpec`."""
-    return [parse_device_spec(item, report_in_placement, ifname_exists)
+    return [parse_device_spec(item, report_in_placement, ifname_exists,
+                              release)
             for item in split_device_spec_line(text)]
 
 
 def parse_device_specs(lines, report_in_placement=False,
-                       ifname_exists=None):
+                       ifname_exists=None, release=releases.DEFAULT):
     """All ``device_spec`` values, in order, like ``Whitelist``: the first
     bad entry refuses the whole configuration."""
     specs = []
     for text in lines or ():
         specs.extend(parse_device_spec_line(text, report_in_placement,
-                                            ifname_exists))
+                                            ifname_exists, release))
     return specs
 
 

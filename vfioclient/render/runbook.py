@@ -28,6 +28,7 @@ import shlex
 
 import tabulate
 
+from vfioclient.nova import releases
 from vfioclient.render import bootscript
 from vfioclient.render import novaconf
 
@@ -128,7 +129,9 @@ def _header(plan, plan_file):
 
 
 def _summary(plan):
-    out = ['## Decisions', '', '### Type mappings', '']
+    out = ['## Decisions', '']
+    out += live_migration_decision(plan)
+    out += ['### Type mappings', '']
     out.append(_table(
         ('legacy type', 'legacy profile', 'legacy classes', 'VF type',
          'VF type id', 'resource class', 'alias', 'GPUs', 'chosen by'),
@@ -176,6 +179,92 @@ def _summary(plan):
         out.append(_table(('subject', 'reason'),
                           [(r.subject, r.reason) for r in plan.refusals]))
     return out
+
+
+NVIDIA_LIVE_MIGRATION_DOC = ('https://docs.nvidia.com/vgpu/knowledge-base/'
+                             'latest/vgpu-features.html')
+RHEL_VGPU_LIVE_MIGRATION_DOC = (
+    'https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/10/'
+    'html/configuring_and_managing_windows_virtual_machines/'
+    'live-migrating-a-virtual-machine-with-an-attached-nvidia-vgpu')
+
+
+def _target_release(plan):
+    series = plan.inputs.options.get('nova_release')
+    if series in releases.SERIES:
+        return releases.get(series)
+    return releases.DEFAULT
+
+
+def live_migration_decision(plan):
+    """The live-migration decision of a plan and what it requires, as
+    Markdown lines (a ``###`` part of the runbook's decisions).
+
+    Nova (2025.1 and later) stores an alias's ``live_migratable`` with each
+    server's PCI request when the server is booted or resized
+    (``InstancePCIRequest``) and refuses to live-migrate a server whose
+    request does not say "yes" (``_check_can_migrate_pci`` in
+    ``nova/conductor/tasks/live_migrate.py``): the choice is made when the
+    servers are resized onto the new flavors.
+    """
+    libvirt = releases.format_version(releases.MIN_LIVE_MIGRATABLE_LIBVIRT)
+    qemu = releases.format_version(releases.MIN_LIVE_MIGRATABLE_QEMU)
+    release = _target_release(plan)
+    if not plan.inputs.options.get('live_migratable'):
+        return [
+            '### Live migration: not chosen', '',
+            'This plan was made without `--live-migratable`: its '
+            '`device_spec` and `alias` lines do not carry '
+            '`live_migratable`. Nova stores the alias with each server\'s '
+            'PCI request when the server is resized onto a new flavor, and '
+            'refuses to live-migrate a server whose request does not ask '
+            'for live-migratable devices ("This request does not '
+            'explicitly request live-migratable devices."). Cold migration '
+            'and resize keep working.', '',
+            '**Choosing later costs a second resize of every server**: '
+            'the `device_spec` and `alias` lines change on every host and '
+            'controller, and each server must then be resized again, to a '
+            'flavor whose alias asks `"live_migratable": "yes"`, because '
+            'Nova reads the alias only at boot and resize. To choose now, '
+            'make the plan again with `openstack vfio plan '
+            '--live-migratable` (it needs libvirt >= %s and QEMU >= %s on '
+            'the converted hosts).' % (libvirt, qemu), '']
+    out = [
+        '### Live migration: chosen', '',
+        'Every `device_spec` and `alias` line of this plan carries '
+        '`"live_migratable": "yes"`. Nova stores it with each server\'s '
+        'PCI request when the server is resized onto a new flavor, so '
+        'these servers can be live-migrated between converted hosts '
+        'later. Requirements, before the first converted host starts '
+        'nova-compute again:', '',
+        '- **libvirt >= %s and QEMU >= %s** on every converted host. '
+        'With `live_migratable` in a `device_spec`, nova-compute refuses '
+        'to start below them ("%s"). The plan refuses hosts whose host '
+        'report shows older versions; check the others (a note in their '
+        'phase says which), e.g. `virsh version`.'
+        % (libvirt, qemu, releases.LIVE_MIGRATABLE_TOO_OLD),
+        '- **`[libvirt] live_migration_permit_post_copy = False`** on '
+        'every converted host (it is in each host\'s nova.conf lines): '
+        'QEMU refuses post-copy migration with VFIO devices (Nova\'s '
+        '`doc/source/admin/pci-passthrough.rst`, "Post-copy '
+        'Limitation").',
+        '- **The same `device_spec` lines on every host that takes these '
+        'servers**: an alias asking `"live_migratable": "yes"` matches '
+        'only devices whose `device_spec` says "yes" too; a host '
+        'configured without it gets no server of these flavors '
+        '(`openstack vfio config check` reports it as VFIO-C123).',
+        '- **NVIDIA support**: vGPU live migration depends on the board, '
+        'the vGPU software release and the hypervisor (%s), and fails '
+        'when the vGPU host driver versions of source and destination '
+        'differ (%s). Live-migrate one test server between two '
+        'converted hosts before relying on it.'
+        % (NVIDIA_LIVE_MIGRATION_DOC, RHEL_VGPU_LIVE_MIGRATION_DOC)]
+    if release.at_least(releases.TRAITS_SINCE[
+            releases.HW_PCI_LIVE_MIGRATABLE]):
+        out.append('- %s also puts the trait `%s` on the PCI providers '
+                   'of these VFs.' % (release,
+                                      releases.HW_PCI_LIVE_MIGRATABLE))
+    return out + ['']
 
 
 def _provider_trees(plan):

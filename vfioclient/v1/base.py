@@ -16,6 +16,7 @@ Only ``vfioclient/v1`` knows about cliff; everything here is about shaping
 output, never about deciding anything.
 """
 
+import argparse
 import json
 import logging
 import sys
@@ -28,6 +29,7 @@ from vfioclient.cloud import client
 from vfioclient.collect import cloud as collect_cloud
 from vfioclient import fileio
 from vfioclient.model import documents
+from vfioclient.nova import releases
 from vfioclient.rules import findings as findings_mod
 
 
@@ -189,6 +191,26 @@ def load_host_reports(paths):
 def add_file_option(parser, flag, help, metavar='<file>', **kwargs):
     """An option naming a file or directory, in OSC's metavar style."""
     return parser.add_argument(flag, metavar=metavar, help=help, **kwargs)
+
+
+def _nova_release(series):
+    try:
+        return releases.get(series)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e))
+
+
+def add_nova_release_option(parser):
+    """``--nova-release``; ``parsed_args.nova_release`` is a
+    :class:`~vfioclient.nova.releases.NovaRelease`."""
+    return parser.add_argument(
+        '--nova-release', metavar='<series>', type=_nova_release,
+        default=releases.DEFAULT,
+        help='Nova release series the cloud runs: %s (default %s, the '
+             'oldest: it never assumes a tag or trait a newer release '
+             'added). Decides which device_spec tags exist and the traits '
+             'Nova puts on PCI providers.' % (', '.join(releases.SERIES),
+                                             releases.DEFAULT_SERIES))
 
 
 def add_dry_run(parser, help='Show what would be done; write nothing.'):

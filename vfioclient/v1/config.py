@@ -50,7 +50,8 @@ def _read(paths):
 class CheckConfig(base.FindingsLister):
     """Lint nova.conf PCI / vGPU options with Nova's exact semantics.
 
-    Errors are what makes Nova 34 refuse the configuration (or Placement
+    Errors are what makes Nova (the --nova-release series) refuse the
+    configuration, or fail every request it is meant for (or Placement
     refuse a resource class or trait Nova derives); warnings are accepted
     configurations that do not do what they seem to.  Needs no cloud.
     """
@@ -63,6 +64,7 @@ Examples::
   openstack vfio config check /etc/nova/nova.conf \\
       /etc/nova/nova.conf.d/pci.conf --fail-on warning
   openstack vfio config check --host-report host.json -f json nova.conf
+  openstack vfio config check --nova-release 2026.1 nova.conf
 
 Exit codes: 0 no error (no warning with --fail-on warning), 2 findings at
 or above --fail-on, 1 the command failed (missing or non-INI file).
@@ -73,7 +75,9 @@ or above --fail-on, 1 the command failed (missing or non-INI file).
         parser.epilog = self._epilog
         base.add_file_option(
             parser, '--host-report', 'JSON from "openstack vfio host report '
-            '-f json": also check entries against the real devices.')
+            '-f json": also check entries against the real devices (and '
+            'its libvirt/QEMU versions against live_migratable).')
+        base.add_nova_release_option(parser)
         _add_conf_argument(parser)
         return parser
 
@@ -82,7 +86,7 @@ or above --fail-on, 1 the command failed (missing or non-INI file).
         report = None
         if parsed_args.host_report:
             report = base.load_host_reports([parsed_args.host_report])[0]
-        return lint.lint(snapshot, report)
+        return lint.lint(snapshot, report, parsed_args.nova_release)
 
     def nothing_found(self, parsed_args):
         return 'checked %s (%d device_spec, %d alias entries)' % (

@@ -23,9 +23,11 @@ import os
 from osc_lib.command import command
 from osc_lib import exceptions
 
+from vfioclient.collect import hypervisor
 from vfioclient.collect import sysfs
 from vfioclient import fileio
 from vfioclient.nova import pci_address
+from vfioclient.nova import releases
 from vfioclient.nvidia import vgpu_types
 from vfioclient.render import bootscript
 from vfioclient.v1 import base
@@ -37,6 +39,17 @@ REPORT_COLUMNS = ('gpu', 'model', 'mode', 'vfs', 'types_in_use',
 def _type_label(type_id, name):
     short = vgpu_types.short_name(name)
     return '%d %s' % (type_id, short) if short else str(type_id)
+
+
+def _version(text):
+    """argparse type: a version ``X.Y.Z`` as given."""
+    try:
+        if len(text.split('.')) != 3:
+            raise ValueError('%r is not a version like 10.0.0' % (text,))
+        releases.version_tuple(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e))
+    return text
 
 
 def gpu_row(gpu):
@@ -62,12 +75,24 @@ class ReportHost(base.DocumentLister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         base.add_file_option(
-            parser, '--sysfs-root', 'Read sysfs below <dir> instead of / (a '
-            'copy or a fake tree of a host).', metavar='<dir>', default='/')
+            parser, '--sysfs-root', 'Read sysfs (and libvirt\'s QEMU '
+            'capabilities cache, var/cache/libvirt/qemu/capabilities) below '
+            '<dir> instead of / (a copy or a fake tree of a host).',
+            metavar='<dir>', default='/')
         parser.add_argument(
             '--hostname', metavar='<name>',
             help='Host name recorded in the report (default: this '
                  'machine\'s name).  Use the name nova-compute reports.')
+        for what, minimum in (
+                ('libvirt', releases.MIN_LIVE_MIGRATABLE_LIBVIRT),
+                ('QEMU', releases.MIN_LIVE_MIGRATABLE_QEMU)):
+            parser.add_argument(
+                '--%s-version' % what.lower(), metavar='<version>',
+                type=_version,
+                help='%s version of the host (default: read from libvirt\'s '
+                     'capabilities cache, which needs root). "config '
+                     'check --host-report" refuses live_migratable below '
+                     '%s.' % (what, releases.format_version(minimum)))
         base.add_file_option(
             parser, '--output', 'Also write the host report document (JSON) '
             'to <file> (mode 0600).')
@@ -78,8 +103,10 @@ class ReportHost(base.DocumentLister):
         if not os.path.isdir(root):
             raise exceptions.CommandError('--sysfs-root %s is not a directory'
                                           % root)
-        self._report = sysfs.collect_host_report(
-            root, hostname=parsed_args.hostname)
+        self._report = hypervisor.with_versions(
+            sysfs.collect_host_report(root, hostname=parsed_args.hostname),
+            root, libvirt_version=parsed_args.libvirt_version,
+            qemu_version=parsed_args.qemu_version)
         if parsed_args.output:
             try:
                 fileio.write_private_file(

@@ -94,6 +94,15 @@ class Plan(base.DocumentLister):
                  'hostname; repeat option for several hosts); the others '
                  'keep their legacy vGPUs and can still take drained '
                  'servers.')
+        parser.add_argument(
+            '--live-migratable', action='store_true',
+            help='Write "live_migratable": "yes" on every device_spec and '
+                 'alias line, so that servers resized to the new flavors '
+                 'can be live-migrated later (needs libvirt >= 10.0.0 and '
+                 'QEMU >= 8.2.2 on the converted hosts). Without it they '
+                 'cannot, and choosing later costs a second resize of '
+                 'every server. See the runbook\'s decisions.')
+        base.add_nova_release_option(parser)
         base.add_file_option(
             parser, '--output', 'Also write the plan document (JSON) to '
             '<file> (mode 0600).')
@@ -109,7 +118,9 @@ class Plan(base.DocumentLister):
                 resource_class_template=parsed_args.resource_class_template,
                 alias_template=parsed_args.alias_template,
                 flavor_name_template=parsed_args.flavor_name_template,
-                hosts=tuple(parsed_args.hosts))
+                hosts=tuple(parsed_args.hosts),
+                live_migratable=parsed_args.live_migratable,
+                nova_release=parsed_args.nova_release)
             plan_rules.check_templates(options)
         except ValueError as e:
             raise exceptions.CommandError(str(e))

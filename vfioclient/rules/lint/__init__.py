@@ -14,14 +14,17 @@
 
 :func:`lint` is pure: a :class:`vfioclient.model.conf.ConfSnapshot` (and
 optionally a :class:`vfioclient.model.host.HostReport`) in, findings out.
-Errors are exactly what makes Nova 34 refuse the configuration, or what
-Placement refuses once ``[pci] report_in_placement`` /
-``[filter_scheduler] pci_in_placement`` is on; warnings are accepted
-configurations that do not do what they seem to.
+Errors are exactly what makes Nova (the target release, a
+:class:`vfioclient.nova.releases.NovaRelease`) refuse the configuration,
+what makes every request an alias is meant for fail, or what Placement
+refuses once ``[pci] report_in_placement`` / ``[filter_scheduler]
+pci_in_placement`` is on; warnings are accepted configurations that do not
+do what they seem to.
 """
 
 import dataclasses
 
+from vfioclient.nova import releases
 from vfioclient.rules import findings as f
 from vfioclient.rules.lint import aliases
 from vfioclient.rules.lint import common
@@ -59,19 +62,21 @@ def _check_options(snapshot):
     return out
 
 
-def lint(snapshot, host_report=None):
+def lint(snapshot, host_report=None, release=releases.DEFAULT):
     """All config findings for a :class:`ConfSnapshot`.
 
     ``host_report`` is a :class:`vfioclient.model.host.HostReport` (or its
     JSON dict); with it, entries are also checked against real devices.
+    ``release`` is the :class:`~vfioclient.nova.releases.NovaRelease` the
+    configuration is for (what it parses, which tags and traits exist).
     """
     out = _check_options(snapshot)
-    spec_items = common.parse_spec_items(snapshot)
+    spec_items = common.parse_spec_items(snapshot, release)
     for item in spec_items:
         if item.error is not None:
             out.append(device_specs.spec_error_finding(item, snapshot))
         else:
-            out += device_specs.check_spec(item, snapshot)
+            out += device_specs.check_spec(item, snapshot, release)
     out += device_specs.overlaps([s for s in spec_items if s.spec is not None])
     alias_items = common.parse_alias_items(snapshot)
     for item in alias_items:
@@ -80,7 +85,7 @@ def lint(snapshot, host_report=None):
     out += aliases.check_aliases(alias_items, spec_items, snapshot)
     out += mdev.check_mdev(snapshot, spec_items)
     if host_report is not None:
-        out += host.check_host(snapshot, spec_items, host_report)
+        out += host.check_host(snapshot, spec_items, host_report, release)
     return f.sort_findings(_clip(x) for x in out)
 
 

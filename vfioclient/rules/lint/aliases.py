@@ -94,7 +94,9 @@ def check_aliases(alias_items, spec_items, snapshot):
                 'alias')
         out += device_specs.traits_spacing(a.subject, raw, a.spec.traits,
                                            'alias')
-    out += _alias_vs_specs(good, [s for s in spec_items if s.spec], pip)
+    valid_specs = [s for s in spec_items if s.spec]
+    out += _alias_vs_specs(good, valid_specs, pip)
+    out += live_migratable_pairs(good, valid_specs)
     return out
 
 
@@ -160,3 +162,57 @@ def _alias_vs_specs(aliases, specs, pip):
     return out
 
 
+def _specs_for_alias(spec, specs):
+    """The device_spec items that give the devices ``spec`` (an alias
+    entry) asks for: same resource class, else compatible IDs."""
+    if spec.resource_class:
+        rc = spec.placement_resource_class()
+        return [s for s in specs if spec_resource_class(s.spec) == rc]
+    if spec.vendor_id and spec.product_id:
+        return [s for s in specs
+                if _ids_compatible(s.spec, spec.vendor_id, spec.product_id)]
+    return []
+
+
+def _yes_no(value):
+    return {'true': 'yes', 'false': 'no'}.get(value, 'nothing')
+
+
+def live_migratable_pairs(aliases, specs):
+    """C123: an alias asks ``live_migratable`` "yes" (or "no") but none of
+    the device_specs for its devices says the same.
+
+    Nova's PCI filter keeps only the pools whose devices carry the same
+    value as every spec of the request; a device_spec without the tag
+    matches neither "yes" nor "no" (``_filter_pools_for_live_migratable_
+    devices`` in ``nova/pci/stats.py``, 2025.1 and later).  The alias then
+    matches no device of this configuration: servers of its flavors get
+    no valid host here.
+    """
+    out = []
+    for a in aliases:
+        wanted = a.spec.spec.get('live_migratable')
+        if wanted is None:
+            continue
+        candidates = _specs_for_alias(a.spec, specs)
+        if not candidates or any(
+                s.spec.tags.get('live_migratable') == wanted
+                for s in candidates):
+            continue
+        first = candidates[0]
+        fixed = dict(first.raw)
+        fixed['live_migratable'] = _yes_no(wanted)
+        out.append(f.make(
+            'VFIO-C123', a.subject,
+            'alias %s asks live_migratable "%s" but the device_spec for '
+            'its devices says otherwise (%s): Nova keeps only devices whose '
+            'device_spec says the same, so the alias matches none of them '
+            'and servers of its flavors get no valid host' % (
+                common.quote(a.entry.text), _yes_no(wanted),
+                '; '.join('%s: %s' % (s.subject, _yes_no(
+                    s.spec.tags.get('live_migratable')))
+                    for s in candidates)),
+            'device_spec = %s (or drop live_migratable from the alias, '
+            'deciding that its servers cannot be live-migrated)'
+            % common.dump(fixed)))
+    return out

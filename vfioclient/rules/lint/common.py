@@ -22,6 +22,7 @@ from vfioclient.nova import alias as alias_mod
 from vfioclient.nova import devspec
 from vfioclient.nova import errors
 from vfioclient.nova import names
+from vfioclient.nova import releases
 
 
 DEPRECATED_NAMES = {
@@ -60,8 +61,10 @@ class AliasItem:
         return self.entry.subject
 
 
-def parse_spec_items(snapshot):
-    """Every device_spec object of the snapshot, valid or not."""
+def parse_spec_items(snapshot, release=releases.DEFAULT):
+    """Every device_spec object of the snapshot, valid or not, as
+    ``release`` (a :class:`~vfioclient.nova.releases.NovaRelease`) parses
+    it."""
     result = []
     rip = snapshot.report_in_placement
     for entry in snapshot.device_specs:
@@ -74,7 +77,8 @@ def parse_spec_items(snapshot):
         for number, obj in enumerate(objects, 1):
             item = number if many else None
             try:
-                spec = devspec.parse_device_spec(obj, rip)
+                spec = devspec.parse_device_spec(obj, rip,
+                                                 release=release)
                 result.append(SpecItem(entry, item, obj, spec, None))
             except errors.InvalidDeviceSpec as e:
                 result.append(SpecItem(entry, item, obj, None, e))

@@ -18,6 +18,7 @@ import re
 from vfioclient.nova import devspec
 from vfioclient.nova import errors
 from vfioclient.nova import names
+from vfioclient.nova import releases
 from vfioclient.nvidia import pci_ids
 from vfioclient.rules import findings as f
 
@@ -128,9 +129,28 @@ def _nvidia_vf_like(spec):
     return func not in ('.*', '0') and not re.match(func, '0')
 
 
-def check_spec(item, snapshot):
-    spec, raw, subject = item.spec, item.raw, item.subject
+def unknown_to_release(item, release):
+    """C163 for each tag Nova knows from a later release than
+    ``release``: that release keeps it as a plain tag."""
     out = []
+    for tag in item.spec.tags:
+        if tag in devspec.KNOWN_TAGS and not release.knows_tag(tag):
+            since = releases.get(releases.TAGS_SINCE[tag])
+            fixed = {k: v for k, v in item.raw.items() if k != tag}
+            out.append(f.make(
+                'VFIO-C163', item.subject,
+                '%s does not know %s, which arrived in %s: it keeps it as '
+                'a plain tag with no effect' % (
+                    release, common.quote(tag), since),
+                'device_spec = %s (or, if the cloud runs a newer Nova, '
+                'check again with --nova-release %s or later)'
+                % (common.dump(fixed), since.series)))
+    return out
+
+
+def check_spec(item, snapshot, release=releases.DEFAULT):
+    spec, raw, subject = item.spec, item.raw, item.subject
+    out = unknown_to_release(item, release)
     rip = snapshot.report_in_placement
     for key in spec.unknown_keys:
         guess = common.suggest_key(key)

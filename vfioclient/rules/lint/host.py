@@ -14,6 +14,7 @@
 
 
 from vfioclient.nova import devspec
+from vfioclient.nova import releases
 from vfioclient.rules import findings as f
 
 from vfioclient.rules.lint import common
@@ -40,10 +41,37 @@ def _host_devices(host_report):
     return result, pfs
 
 
-def check_host(snapshot, spec_items, host_report):
-    out = []
+def _report_value(host_report, key):
+    if isinstance(host_report, dict):
+        return host_report.get(key)
+    return getattr(host_report, key, None)
+
+
+def hypervisor_versions(specs, host_report):
+    """C177 when a device_spec carries live_migratable and the host
+    report shows libvirt or QEMU below Nova's minimum for it."""
+    tagged = [s for s in specs
+              if s.spec.tags.get('live_migratable') is not None]
+    if not tagged:
+        return []
+    problems = releases.live_migratable_version_problems(
+        _report_value(host_report, 'libvirt_version'),
+        _report_value(host_report, 'qemu_version'))
+    if not problems:
+        return []
+    return [f.make(
+        'VFIO-C177', tagged[0].subject,
+        '%s carries live_migratable and the host has %s: nova-compute '
+        'refuses to start: %s' % (
+            common.quote(common.dump(tagged[0].raw)), ', '.join(problems),
+            releases.LIVE_MIGRATABLE_TOO_OLD))]
+
+
+def check_host(snapshot, spec_items, host_report,
+               release=releases.DEFAULT):
     devices, pfs = _host_devices(host_report)
     specs = [s for s in spec_items if s.spec]
+    out = hypervisor_versions(specs, host_report)
     matched = {}  # spec index -> [device]
     owner = {}    # address -> (index, spec item)
     for dev in devices:
@@ -80,7 +108,8 @@ def check_host(snapshot, spec_items, host_report):
                 '"no": libvirt would detach the driver' % ', '.join(bad),
                 'device_spec = %s' % common.dump(fixed)))
         vfs = [d['address'] for d in devs if d['physfn']]
-        if rip and vfs and 'one_time_use' in item.spec.tags:
+        if (rip and vfs and 'one_time_use' in item.spec.tags
+                and release.knows_tag('one_time_use')):
             out.append(f.make(
                 'VFIO-C120', item.subject,
                 'one_time_use is set but the entry matches VFs %s; Nova '
@@ -110,7 +139,7 @@ def check_host(snapshot, spec_items, host_report):
             spec = owner[v['address']][1].spec
             key = (spec.placement_resource_class(v['vendor_id'],
                                                  v['product_id']),
-                   spec.placement_traits())
+                   spec.placement_traits(release))
             kinds.setdefault(key, []).append(v['address'])
         if len(kinds) > 1:
             detail = '; '.join('%s %s for %s' % (

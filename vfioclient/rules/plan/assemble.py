@@ -222,11 +222,12 @@ def _inputs_ref(snapshot, host_reports, options):
         options=options.to_json())
 
 
-def _host_plans(by_host, drain, alias_of, flavor_of):
+def _host_plans(by_host, drain, alias_of, flavor_of, inputs):
     index = {h: i + 1 for i, h in enumerate(drain.order)}
     return tuple(plan_hosts.host_plan(
         host, by_host[host], index.get(host), drain.drains.get(host, ()),
-        alias_of, flavor_of) for host in sorted(by_host))
+        alias_of, flavor_of, inputs.options, inputs.reports.get(host))
+        for host in sorted(by_host))
 
 
 def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
@@ -242,6 +243,8 @@ def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
         [c.vf for c in choices], options)
     conversions, refused_gpus = _convert(choices, rc_of)
     by_host, refused_hosts = plan_hosts.group_by_host(conversions)
+    by_host, refused_old = plan_hosts.refuse_old_hypervisors(
+        by_host, inputs.reports, options)
     moves, stays = capacity.server_moves(snapshot, inputs.estate, by_host,
                                          inputs.legacy_uuids)
     flavor_plans, flavor_of = plan_flavors.flavor_plans(
@@ -249,15 +252,16 @@ def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
     existing = capacity.existing_vfs(inputs.estate)
     drain = capacity.simulate(by_host, moves, existing)
     aliases = nova_config.alias_plans(
-        [c for items in by_host.values() for c in items], alias_of, rc_of)
+        [c for items in by_host.values() for c in items], alias_of, rc_of,
+        options.live_migratable)
     mappings = _type_mappings(by_host, alias_of, rc_of)
-    refusals = refused + refused_gpus + refused_hosts + [
+    refusals = refused + refused_gpus + refused_hosts + refused_old + [
         model.Refusal('host %s' % h, r) for h, r in drain.blocked.items()]
     return model.Plan(
         inputs=_inputs_ref(snapshot, host_reports, options),
         resource_classes=tuple(sorted({m.resource_class for m in mappings})),
         aliases=aliases, flavors=flavor_plans, type_mappings=mappings,
-        hosts=_host_plans(by_host, drain, alias_of, flavor_of),
+        hosts=_host_plans(by_host, drain, alias_of, flavor_of, inputs),
         controllers=nova_config.controllers(aliases, snapshot),
         order=drain.order,
         servers=capacity.server_plans(moves, stays, flavor_of,

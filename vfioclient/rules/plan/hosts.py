@@ -17,9 +17,11 @@ on all its GPUs), so a host whose GPUs would need two is refused.
 """
 
 import collections
+import dataclasses
 
 from vfioclient.nvidia import vgpu_types
 from vfioclient.nova import pci_address
+from vfioclient.nova import releases
 from vfioclient.model import plan as model
 from vfioclient.rules.plan import nova_config
 
@@ -42,6 +44,44 @@ def group_by_host(conversions):
                     '%s x%d' % c for c in sorted(combos)))))
             del by_host[host]
     return dict(by_host), refusals
+
+
+def refuse_old_hypervisors(by_host, reports, options):
+    """``({host: [Conversion, ...]}, [Refusal, ...])``: with
+    ``--live-migratable``, hosts whose report shows libvirt or QEMU below
+    Nova's minimum are refused (nova-compute would not start with the
+    plan's device_spec lines)."""
+    if not options.live_migratable:
+        return by_host, []
+    kept, refusals = {}, []
+    for host, items in sorted(by_host.items()):
+        report = reports.get(host)
+        problems = releases.live_migratable_version_problems(
+            getattr(report, 'libvirt_version', None),
+            getattr(report, 'qemu_version', None))
+        if problems:
+            refusals.append(model.Refusal('host %s' % host, (
+                'its host report shows %s: with live_migratable in its '
+                'device_spec nova-compute refuses to start ("%s"); upgrade '
+                'libvirt and QEMU first, or plan without --live-migratable'
+                % (', '.join(problems), releases.LIVE_MIGRATABLE_TOO_OLD))))
+        else:
+            kept[host] = items
+    return kept, refusals
+
+
+def _hypervisor_note(report):
+    """What to check by hand when the host report does not show both
+    versions (``--live-migratable`` only)."""
+    if report is not None and report.libvirt_version and \
+            report.qemu_version:
+        return None
+    return ('check libvirt >= %s and QEMU >= %s on this host before '
+            'restarting nova-compute (its host report does not show them; '
+            'nova-compute refuses live_migratable below)' % (
+                releases.format_version(
+                    releases.MIN_LIVE_MIGRATABLE_LIBVIRT),
+                releases.format_version(releases.MIN_LIVE_MIGRATABLE_QEMU)))
 
 
 def _verified(items):
@@ -85,21 +125,32 @@ def _drain_moves(host, drains, flavor_of):
         for d in drains)
 
 
-def host_plan(host, items, order, drains, alias_of, flavor_of):
-    """The :class:`~vfioclient.model.plan.HostPlan` of one host."""
-    gpus = tuple(sorted((c.plan for c in items), key=lambda g: g.address))
+def host_plan(host, items, order, drains, alias_of, flavor_of, options,
+              report=None):
+    """The :class:`~vfioclient.model.plan.HostPlan` of one host
+    (``report``: its host report, if any)."""
+    gpus = []
     device_specs = []
-    for gp in gpus:
-        device_specs.extend(nova_config.device_spec_lines(gp))
+    for gp in sorted((c.plan for c in items), key=lambda g: g.address):
+        lines = nova_config.device_spec_lines(gp, options.live_migratable)
+        device_specs.extend(lines)
+        gpus.append(dataclasses.replace(
+            gp, provider_traits=nova_config.provider_traits(
+                lines[0], options.nova_release)))
+    gpus = tuple(gpus)
     alias_lines = []
     for gp in gpus:
         line = nova_config.alias_line(alias_of[gp.vf_type_name],
                                       gp.resource_class, nova_config.NVIDIA,
-                                      gp.product_id)
+                                      gp.product_id, options.live_migratable)
         if line not in alias_lines:
             alias_lines.append(line)
     first = gpus[0]
     notes = []
+    hypervisor_note = (_hypervisor_note(report) if options.live_migratable
+                       else None)
+    if hypervisor_note:
+        notes.append(hypervisor_note)
     if any(g.vfs_source == 'legacy-providers' for g in gpus):
         notes.append('VF addresses come from the legacy provider names '
                      '(no host report): check them with "openstack vfio '

@@ -14,7 +14,8 @@
 
 ``[pci] device_spec`` values that match exactly the planned VFs, ``[pci]
 alias`` values, and which options a converted host and the controllers
-set or remove.  The ini snippets themselves are rendered by
+set or remove; with ``plan --live-migratable`` both carry
+``"live_migratable": "yes"``.  The ini snippets themselves are rendered by
 :mod:`vfioclient.render.novaconf`.
 """
 
@@ -77,7 +78,10 @@ def _check_address_specs(pf, vfs, specs):
                              % (specs, sorted(wanted)))
 
 
-def device_spec_lines(gpu):
+LIVE_MIGRATABLE = 'yes'
+
+
+def device_spec_lines(gpu, live_migratable=False):
     """``[pci] device_spec`` values (JSON) for one planned GPU."""
     lines = []
     for address in vf_address_specs(gpu.address, gpu.vfs):
@@ -87,17 +91,32 @@ def device_spec_lines(gpu):
         spec['address'] = address
         spec['managed'] = 'no'
         spec['resource_class'] = gpu.resource_class
+        if live_migratable:
+            spec['live_migratable'] = LIVE_MIGRATABLE
         lines.append(json.dumps(spec, sort_keys=False))
     return lines
 
 
-def alias_line(name, resource_class, vendor_id, product_id):
+def provider_traits(device_spec_line, release):
+    """The traits ``release`` (a
+    :class:`~vfioclient.nova.releases.NovaRelease`) puts on the PCI
+    provider of the VFs a planned device_spec line matches, sorted."""
+    spec = devspec.parse_device_spec(json.loads(device_spec_line),
+                                     report_in_placement=True,
+                                     release=release)
+    return tuple(sorted(spec.placement_traits(release)))
+
+
+def alias_line(name, resource_class, vendor_id, product_id,
+               live_migratable=False):
     """A ``[pci] alias`` value (JSON)."""
     value = {'device_type': DEVICE_TYPE, 'name': name,
              'resource_class': resource_class}
     if vendor_id and product_id:
         value['product_id'] = product_id
         value['vendor_id'] = vendor_id
+    if live_migratable:
+        value['live_migratable'] = LIVE_MIGRATABLE
     return json.dumps(value, sort_keys=True)
 
 
@@ -123,7 +142,7 @@ def host_conf_remove(legacy_types):
     return tuple(remove)
 
 
-def alias_plans(conversions, alias_of, rc_of):
+def alias_plans(conversions, alias_of, rc_of, live_migratable=False):
     """One :class:`~vfioclient.model.plan.AliasPlan` per VF type; the
     product id only when every GPU of the type has the same one."""
     products = collections.defaultdict(set)
@@ -137,7 +156,7 @@ def alias_plans(conversions, alias_of, rc_of):
         out.append(model.AliasPlan(
             name=name, resource_class=rc, device_type=DEVICE_TYPE,
             vendor_id=NVIDIA if product else None, product_id=product,
-            line=alias_line(name, rc, NVIDIA, product)))
+            line=alias_line(name, rc, NVIDIA, product, live_migratable)))
     return tuple(sorted(out, key=lambda a: a.name))
 
 

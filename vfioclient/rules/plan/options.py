@@ -24,6 +24,7 @@ import string
 
 from vfioclient.nvidia import vgpu_types
 from vfioclient.nova import names as nova_names
+from vfioclient.nova import releases
 from vfioclient.nvidia import profiles
 
 DEFAULT_RESOURCE_CLASS_TEMPLATE = 'CUSTOM_{profile}'
@@ -46,13 +47,18 @@ class Options:
     alias_template: str = DEFAULT_ALIAS_TEMPLATE
     flavor_name_template: str = DEFAULT_FLAVOR_NAME_TEMPLATE
     hosts: tuple = ()            # empty: every host
+    # "live_migratable": "yes" on every device_spec and alias line
+    live_migratable: bool = False
+    nova_release: releases.NovaRelease = releases.DEFAULT
 
     def to_json(self):
         return {'maps': ['%s=%s' % m for m in self.maps],
                 'resource_class_template': self.resource_class_template,
                 'alias_template': self.alias_template,
                 'flavor_name_template': self.flavor_name_template,
-                'hosts': list(self.hosts)}
+                'hosts': list(self.hosts),
+                'live_migratable': self.live_migratable,
+                'nova_release': self.nova_release.series}
 
 
 def parse_maps(values):

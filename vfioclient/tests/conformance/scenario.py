@@ -31,6 +31,7 @@ from oslo_config import cfg
 import nova.conf
 from nova.tests.fixtures import libvirt as fakelibvirt
 
+from vfioclient.nova import releases
 from vfioclient.sandbox import fakesysfs as fake_sysfs
 
 CONF = nova.conf.CONF
@@ -41,13 +42,15 @@ A40_PRODUCT = '2235'
 LEGACY_TYPE = ('nvidia-558', 'NVIDIA A40-2Q', 1)
 VF_TYPE = (558, 'NVIDIA A40-2Q')
 RESOURCE_CLASS = 'CUSTOM_NVIDIA_A40_2Q'
-NOVA_PCI_TRAITS = {'COMPUTE_MANAGED_PCI_DEVICE', 'OWNER_NOVA'}
+# The series of the pinned Nova: every plan here passes it explicitly.
+NOVA_SERIES = releases.for_version(harness.NOVA_RELEASE).series
 
 
 class ConvertedHostTestCase(harness.NovaTestCase):
     """A legacy A40 host, its plan, and the host converted by the plan."""
 
     NUM_VFS = 4
+    PLAN_OPTIONS = ()      # more "vfio plan" options
 
     def setUp(self):
         super().setUp()
@@ -96,7 +99,9 @@ class ConvertedHostTestCase(harness.NovaTestCase):
         # No vGPU is in use, so nothing names the legacy type: say it.
         self.openstack('vfio', 'plan', '--host-report', report,
                        '--map', 'VGPU=%s' % VF_TYPE[1],
-                       '--output', out, '--concurrency', '1')
+                       '--nova-release', NOVA_SERIES,
+                       '--output', out, '--concurrency', '1',
+                       *self.PLAN_OPTIONS)
         with open(out, encoding='utf-8') as f:
             plan = json.load(f)
         return out, plan

@@ -21,6 +21,7 @@ Host lookups Nova does (sysfs ``sriov_totalvfs``, ``/sys/class/net``) are
 patched to "no such device", and our parser is told the same.
 """
 
+import importlib.metadata
 import json
 import string
 
@@ -35,6 +36,7 @@ from vfioclient.nova import alias as our_alias
 from vfioclient.nova import devspec as our_devspec
 from vfioclient.nova import errors as our_errors
 from vfioclient.nova import names as our_names
+from vfioclient.nova import releases
 
 try:
     import nova.conf
@@ -42,6 +44,8 @@ try:
     from nova.pci import request as nova_request
     from nova.pci import whitelist as nova_whitelist
     NOVA = True
+    # Our semantics of the installed Nova's release (34.0.0: 2026.2).
+    RELEASE = releases.for_version(importlib.metadata.version('nova'))
 except ImportError:  # not the conformance environment
     NOVA = False
 
@@ -220,7 +224,8 @@ def _nova_devspecs(lines):
 def _our_devspecs(lines, report_in_placement):
     try:
         return our_devspec.parse_device_specs(
-            lines, report_in_placement, ifname_exists=lambda name: False)
+            lines, report_in_placement, ifname_exists=lambda name: False,
+            release=RELEASE)
     except our_errors.NovaConfigError as e:
         return e
 
@@ -275,6 +280,21 @@ class TestConformance(testtools.TestCase):
             self.check_names(ospec.tags.get('resource_class'),
                              ospec.tags.get('traits'),
                              ospec.vendor_id, ospec.product_id)
+            self.check_provider_traits(nspec.tags, ospec, context)
+
+    def check_provider_traits(self, tags, ospec, context):
+        """Our release table's traits for a PCI provider: Nova's
+        ``_get_traits_for_dev`` plus what ``add_parent`` (one-time-use)
+        and ``update_provider_tree`` (OWNER_NOVA) add."""
+        traits = tags.get('traits')
+        if not (traits is None or isinstance(traits, str)):
+            return
+        theirs = set(nova_translator._get_traits_for_dev(tags))
+        theirs.add('OWNER_NOVA')
+        if tags.get('one_time_use') == 'true':
+            theirs.add('HW_PCI_ONE_TIME_USE')
+        self.assertEqual(theirs, set(ospec.placement_traits(RELEASE)),
+                         context)
 
     def check_names(self, rc, traits, vendor, product):
         if isinstance(rc, str) or rc is None:

@@ -20,7 +20,10 @@ nova-compute restarts with the plan's ``[pci] device_spec`` / ``alias``
 lines (``"managed": "no"``, our resource class) and
 ``report_in_placement``.  Nova must accept them and report the GPU as one
 PCI provider named after the PF, with our resource class, one unit per VF
-and the traits Nova adds.
+and the traits the plan expects from this release (``--nova-release``
+the pinned Nova's series).  With ``plan --live-migratable`` the same holds,
+with ``"live_migratable": "yes"`` on the lines, and a server resized or
+booted onto the new flavor stores a live-migratable PCI request.
 
 The scenario (:class:`scenario.ConvertedHostTestCase`) is shared with
 tests 4 and 5.
@@ -61,14 +64,12 @@ class GeneratedConfigTest(scenario.ConvertedHostTestCase):
             'Nova %s counts the VFs matched by the plan\'s device_spec on '
             'the PF\'s provider under the device_spec resource_class'
             % harness.NOVA_RELEASE)
-        expected_traits = set(scenario.NOVA_PCI_TRAITS)
-        for line in self.host_plan()['device_spec']:
-            traits = json.loads(line).get('traits')
-            if traits:
-                expected_traits |= set(traits.split(','))
+        (gpu,) = self.host_plan()['gpus']
         self.assertEqual(
-            expected_traits, self.provider_traits(rp['uuid']),
-            'traits Nova %s puts on the PCI provider' % harness.NOVA_RELEASE)
+            set(gpu['provider_traits']), self.provider_traits(rp['uuid']),
+            'traits Nova %s puts on the PCI provider, as the plan for '
+            '--nova-release %s expects them'
+            % (harness.NOVA_RELEASE, scenario.NOVA_SERIES))
         self.assertEqual(self.compute_rp_uuids[scenario.HOST],
                          rp['parent_provider_uuid'],
                          'PCI providers are children of the compute node')
@@ -86,3 +87,31 @@ class GeneratedConfigTest(scenario.ConvertedHostTestCase):
                              'Nova stores "managed": "no" as extra_info '
                              'managed=false')
             self.assertEqual(rp['uuid'], d.extra_info.get('rp_uuid'))
+
+
+class LiveMigratableConfigTest(GeneratedConfigTest):
+    """The same with ``plan --live-migratable``."""
+
+    PLAN_OPTIONS = ('--live-migratable',)
+
+    def test_lines_say_live_migratable(self):
+        host = self.host_plan()
+        for line in list(host['device_spec']) + list(host['alias']):
+            self.assertEqual('yes', json.loads(line)['live_migratable'])
+        (gpu,) = host['gpus']
+        self.assertIn('HW_PCI_LIVE_MIGRATABLE', gpu['provider_traits'])
+
+    def test_servers_store_a_live_migratable_request(self):
+        self.convert_host()
+        flavor_id = self.create_vf_flavor('a40-2q.vf')
+        server = self.boot('vf-server', flavor_id)
+        requests = harness.objects.InstancePCIRequests.get_by_instance_uuid(
+            self.ctxt, server['id'])
+        (request,) = requests.requests
+        self.assertEqual([{'live_migratable': 'true'}],
+                         [{k: v for k, v in spec.items()
+                           if k == 'live_migratable'}
+                          for spec in request.spec])
+        self.assertTrue(request.is_live_migratable(),
+                        'Nova %s stores the alias\'s live_migratable with '
+                        'the server\'s PCI request' % harness.NOVA_RELEASE)

@@ -139,6 +139,39 @@ class TestCheck(ConfigCommandTest):
         self.assertEqual(['VFIO-C170', 'VFIO-C175'],
                          [r['code'] for r in json.loads(out)])
 
+    def test_nova_release(self):
+        path = self.write('n.conf', '[pci]\ndevice_spec = {"vendor_id": '
+                          '"10de", "one_time_use": "yes"}\n')
+        found = {}
+        for series in ('2025.1', '2026.1'):
+            rc, out, err = self.run_osc('vfio', 'config', 'check', '-f',
+                                        'json', '--nova-release', series,
+                                        path)
+            found[series] = ([r['code'] for r in json.loads(out)], rc)
+        # 2025.1 keeps the tag it does not know; 2026.1 refuses to start
+        # without report_in_placement.
+        self.assertEqual({'2025.1': (['VFIO-C163'], 0),
+                          '2026.1': (['VFIO-C105'], 2)}, found)
+        rc, _out, err = self.run_osc('vfio', 'config', 'check',
+                                     '--nova-release', '2024.2', path)
+        self.assertEqual(2, rc)
+        self.assertIn("unknown Nova release '2024.2'; known releases: "
+                      "2025.1, 2025.2, 2026.1, 2026.2", err)
+
+    def test_host_report_versions(self):
+        report = {
+            'schema_version': 1, 'kind': 'vfio-host-report',
+            'hostname': 'h', 'collected_at': '2026-01-01T00:00:00Z',
+            'sysfs_root': '/', 'gpus': [], 'warnings': [], 'devices': [],
+            'libvirt_version': '8.0.0', 'qemu_version': '6.2.0'}
+        conf = self.write('n.conf', '[pci]\ndevice_spec = {"vendor_id": '
+                          '"10de", "live_migratable": "yes"}\n')
+        rc, out, err = self.run_osc(
+            'vfio', 'config', 'check', '-f', 'json', '--host-report',
+            self.write('host.json', json.dumps(report)), conf)
+        self.assertEqual(2, rc, err)
+        self.assertIn('VFIO-C177', [r['code'] for r in json.loads(out)])
+
     def test_bad_host_report_exit_1(self):
         rc, _out, err = self.run_osc(
             'vfio', 'config', 'check', '--host-report',

@@ -12,10 +12,14 @@
 
 """Config lint rules (vfioclient.rules.lint)."""
 
+import dataclasses
+import json
+
 import testtools
 
 from vfioclient.model import conf as model
 from vfioclient.model import host as host_model
+from vfioclient.nova import releases
 from vfioclient.rules import findings
 from vfioclient.rules import lint
 
@@ -76,7 +80,8 @@ class TestDeviceSpecLint(testtools.TestCase):
     def test_field_errors(self):
         found = lint.lint(snapshot(['{"vendor_id": "zz"}',
                                     '{"address": "0000:00:20.0"}',
-                                    '[1]', '{"one_time_use": "yes"}']))
+                                    '[1]', '{"one_time_use": "yes"}']),
+                          release=releases.get('2026.1'))
         self.assertEqual(['VFIO-C102', 'VFIO-C103', 'VFIO-C103',
                           'VFIO-C105'], codes(found))
 
@@ -313,3 +318,149 @@ class TestValidAliases(testtools.TestCase):
         self.assertEqual(1, len(aliases['a'].specs))
         self.assertEqual('CUSTOM_PCI_10DE_25B6',
                          aliases['a'].specs[0].placement_resource_class())
+
+
+LM_SPEC = ('{"vendor_id": "10de", "product_id": "25b6", '
+           '"address": "0000:25:00.4", "managed": "no", '
+           '"resource_class": "CUSTOM_A16_16A", "live_migratable": "yes"}')
+
+
+def alias(live_migratable=None, **ids):
+    value = {'name': 'a16', 'device_type': 'type-VF'}
+    value.update(ids or {'resource_class': 'CUSTOM_A16_16A'})
+    if live_migratable is not None:
+        value['live_migratable'] = live_migratable
+    return json.dumps(value)
+
+
+class TestLiveMigratableLint(testtools.TestCase):
+
+    def test_pair_that_agrees_is_clean(self):
+        for spec, value in ((LM_SPEC, 'yes'),
+                            (LM_SPEC.replace('"yes"', '"no"'), 'no')):
+            self.assertEqual([], lint.lint(snapshot(
+                [spec], [alias(value)], rip=True, pip=True)))
+        # An alias that asks nothing matches any device_spec.
+        self.assertEqual([], lint.lint(snapshot(
+            [LM_SPEC], [alias()], rip=True, pip=True)))
+
+    def test_alias_asks_what_no_device_spec_says(self):
+        # Nova's pool filter: "yes" and "no" both need the same explicit
+        # value on the device_spec; an untagged one matches neither.
+        for spec, asked, has in ((VF_SPEC, 'yes', 'nothing'),
+                                 (VF_SPEC, 'no', 'nothing'),
+                                 (LM_SPEC, 'no', 'yes')):
+            (f,) = lint.lint(snapshot([spec], [alias(asked)], rip=True,
+                                      pip=True))
+            self.assertEqual(('VFIO-C123', findings.ERROR),
+                             (f.code, f.severity))
+            self.assertIn('asks live_migratable "%s"' % asked, f.message)
+            self.assertIn('device_spec #1: %s' % has, f.message)
+            self.assertIn('"live_migratable": "%s"' % asked, f.remedy)
+
+    def test_vendor_product_alias_is_matched_by_ids(self):
+        ids = {'vendor_id': '10de', 'product_id': '25b6'}
+        found = lint.lint(snapshot([VF_SPEC.replace(
+            ', "resource_class": "CUSTOM_A16_16A"', '')],
+            [alias('yes', **ids)]))
+        self.assertEqual(['VFIO-C123'], codes(found))
+        # Another product: no device_spec gives its devices, nothing to
+        # compare with.
+        self.assertEqual([], lint.lint(snapshot([VF_SPEC], [alias(
+            'yes', vendor_id='10de', product_id='2236')])))
+
+    def test_one_matching_device_spec_is_enough(self):
+        self.assertEqual([], lint.lint(snapshot(
+            [VF_SPEC, LM_SPEC.replace('00.4', '00.5')], [alias('yes')],
+            rip=True, pip=True)))
+
+    def report_with(self, libvirt=None, qemu=None):
+        report = host_report(HOST)
+        return dataclasses.replace(report, libvirt_version=libvirt,
+                                   qemu_version=qemu)
+
+    def test_hypervisor_below_the_minimum(self):
+        for libvirt, qemu, shown in (
+                ('9.0.0', '8.2.2', 'libvirt 9.0.0 < 10.0.0'),
+                ('10.0.0', '8.2.1', 'QEMU 8.2.1 < 8.2.2'),
+                ('8.0.0', None, 'libvirt 8.0.0 < 10.0.0')):
+            found = lint.lint(snapshot([LM_SPEC], rip=True),
+                              self.report_with(libvirt, qemu))
+            (f,) = by_code(found, 'VFIO-C177')
+            self.assertEqual(findings.ERROR, f.severity)
+            self.assertIn(shown, f.message)
+            self.assertIn("PCI device spec is configured for "
+                          "live_migratable but it's not supported by "
+                          "libvirt.", f.message)
+
+    def test_hypervisor_check_needs_the_tag_and_the_versions(self):
+        old = self.report_with('9.0.0', '8.0.0')
+        # "no" counts too: Nova tests the normalised string "false".
+        no = LM_SPEC.replace('"yes"', '"no"')
+        self.assertIn('VFIO-C177', codes(lint.lint(snapshot([no]), old)))
+        self.assertNotIn('VFIO-C177', codes(lint.lint(snapshot([VF_SPEC]),
+                                                      old)))
+        for report in (self.report_with('10.0.0', '8.2.2'),
+                       self.report_with(), {'devices': HOST}):
+            self.assertNotIn('VFIO-C177', codes(lint.lint(
+                snapshot([LM_SPEC]), report)))
+        self.assertIn('VFIO-C177', codes(lint.lint(snapshot([LM_SPEC]), {
+            'devices': HOST, 'libvirt_version': '9.9.9'})))
+
+
+class TestNovaReleaseLint(testtools.TestCase):
+    """The same files checked for 2025.1 and 2026.1 give different
+    findings where the releases differ (one_time_use: 32.0.0)."""
+
+    EPOXY = releases.get('2025.1')
+    GAZPACHO = releases.get('2026.1')
+
+    def test_one_time_use_unknown_before_2025_2(self):
+        spec = '{"vendor_id": "10de", "one_time_use": "yes"}'
+        found = lint.lint(snapshot([spec]), release=self.EPOXY)
+        (f,) = found
+        self.assertEqual(('VFIO-C163', findings.WARNING),
+                         (f.code, f.severity))
+        self.assertIn('Nova 2025.1 (Epoxy, 31.0.0)', f.message)
+        self.assertIn('Nova 2025.2 (Flamingo, 32.0.0)', f.message)
+        self.assertIn("does not know 'one_time_use'", f.message)
+        self.assertTrue(f.remedy.startswith(
+            'device_spec = {"vendor_id": "10de"} '), f.remedy)
+        self.assertIn('--nova-release 2025.2', f.remedy)
+        # 2026.1 knows it: without report_in_placement it refuses to start.
+        self.assertEqual(['VFIO-C105'], codes(lint.lint(
+            snapshot([spec]), release=self.GAZPACHO)))
+        self.assertEqual([], lint.lint(snapshot([spec], rip=True),
+                                       release=self.GAZPACHO))
+        # The default is 2025.1.
+        self.assertEqual(['VFIO-C163'], codes(lint.lint(snapshot([spec]))))
+
+    def test_bad_one_time_use_value(self):
+        spec = '{"vendor_id": "10de", "one_time_use": "maybe"}'
+        self.assertEqual(['VFIO-C104'], codes(lint.lint(
+            snapshot([spec], rip=True), release=self.GAZPACHO)))
+        self.assertEqual(['VFIO-C163'], codes(lint.lint(
+            snapshot([spec], rip=True), release=self.EPOXY)))
+
+    def test_one_time_use_on_vfs(self):
+        spec = ('{"vendor_id": "10de", "product_id": "25b6", '
+                '"managed": "no", "one_time_use": "no"}')
+        self.assertIn('VFIO-C120', codes(lint.lint(
+            snapshot([spec], rip=True), host_report(HOST),
+            release=self.GAZPACHO)))
+        found = codes(lint.lint(snapshot([spec], rip=True),
+                                host_report(HOST), release=self.EPOXY))
+        self.assertNotIn('VFIO-C120', found)
+        self.assertIn('VFIO-C163', found)
+
+    def test_live_migratable_trait_splits_vfs_only_on_2026_2(self):
+        # VFs of one PF whose device_specs differ only in live_migratable:
+        # one trait set before 2026.2, two from 2026.2 (the translator
+        # adds HW_PCI_LIVE_MIGRATABLE), which Nova refuses.
+        specs = [LM_SPEC, VF_SPEC.replace('00.4', '00.5')]
+        for series, refused in (('2025.1', False), ('2026.1', False),
+                                ('2026.2', True)):
+            found = codes(lint.lint(snapshot(specs, rip=True),
+                                    host_report(HOST),
+                                    release=releases.get(series)))
+            self.assertEqual(refused, 'VFIO-C122' in found, series)

@@ -17,6 +17,7 @@ import testtools
 
 from vfioclient.nova import devspec
 from vfioclient.nova import errors
+from vfioclient.nova import releases
 
 
 def parse(text, **kw):
@@ -107,11 +108,41 @@ class TestParse(testtools.TestCase):
         self.assertEqual('maybe', spec.tags['trusted'])
 
     def test_one_time_use_needs_placement(self):
+        flamingo = releases.get('2025.2')
         self.assertRaises(errors.NeedsPlacement, parse,
-                          '{"one_time_use": "yes"}')
-        spec = parse('{"one_time_use": "yes"}', report_in_placement=True)[0]
+                          '{"one_time_use": "yes"}', release=flamingo)
+        spec = parse('{"one_time_use": "yes"}', report_in_placement=True,
+                     release=flamingo)[0]
         self.assertEqual('true', spec.tags['one_time_use'])
-        parse('{"one_time_use": "no"}')
+        parse('{"one_time_use": "no"}', release=flamingo)
+        self.assertRaises(errors.InvalidTag, parse,
+                          '{"one_time_use": "maybe"}', release=flamingo)
+
+    def test_one_time_use_is_a_plain_tag_before_2025_2(self):
+        # stable/2025.1 nova/pci/devspec.py normalises managed and
+        # live_migratable only; one_time_use stays as written.
+        for text in ('"yes"', '"true"', '"maybe"'):
+            spec = parse('{"one_time_use": %s}' % text,
+                         release=releases.get('2025.1'))[0]
+            self.assertEqual(text.strip('"'), spec.tags['one_time_use'])
+        # The default is the oldest release of the table.
+        self.assertEqual('yes', parse('{"one_time_use": "yes"}')[0]
+                         .tags['one_time_use'])
+
+    def test_placement_traits_per_release(self):
+        spec = parse('{"vendor_id": "10de", "live_migratable": "yes", '
+                     '"traits": "blue"}')[0]
+        managed = {'COMPUTE_MANAGED_PCI_DEVICE', 'CUSTOM_BLUE'}
+        for series in ('2025.1', '2025.2', '2026.1'):
+            self.assertEqual(managed, spec.placement_traits(
+                releases.get(series)), series)
+        self.assertEqual(
+            managed | {'HW_PCI_LIVE_MIGRATABLE', 'OWNER_NOVA'},
+            spec.placement_traits(releases.get('2026.2')))
+        otu = parse('{"one_time_use": "yes"}', report_in_placement=True,
+                    release=releases.get('2026.1'))[0]
+        self.assertIn('HW_PCI_ONE_TIME_USE',
+                      otu.placement_traits(releases.get('2026.1')))
 
     def test_unknown_keys_kept(self):
         spec = parse('{"foo": "bar", "resource_class": "x"}')[0]

@@ -105,6 +105,28 @@ class TestPlanCommand(base.TestCase):
         self.assertEqual(['vgpu.a40-2q-vf-a40-1b'],
                          [f['name'] for f in doc['flavors']])
 
+    def test_live_migratable_and_nova_release(self):
+        rc, out, err = self.run_osc(*self.plan_args(
+            '-f', 'json', '--live-migratable', '--nova-release', '2026.2'))
+        self.assertEqual(0, rc, err)
+        doc = json.loads(out)
+        self.assertEqual((True, '2026.2'),
+                         (doc['inputs']['options']['live_migratable'],
+                          doc['inputs']['options']['nova_release']))
+        host = [h for h in doc['hosts'] if h['host'] == 'a40-host'][0]
+        self.assertEqual('yes', json.loads(
+            host['device_spec'][0])['live_migratable'])
+        self.assertEqual('yes', json.loads(
+            doc['aliases'][0]['line'])['live_migratable'])
+        self.assertEqual(['COMPUTE_MANAGED_PCI_DEVICE',
+                          'HW_PCI_LIVE_MIGRATABLE', 'OWNER_NOVA'],
+                         host['gpus'][0]['provider_traits'])
+        # Defaults: no live_migratable, the oldest release.
+        rc, out, err = self.run_osc(*self.plan_args('-f', 'json'))
+        options = json.loads(out)['inputs']['options']
+        self.assertEqual((False, '2025.1'), (options['live_migratable'],
+                                             options['nova_release']))
+
     def test_bad_template_and_map_fail_cleanly(self):
         rc, out, err = self.run_osc(*self.plan_args(
             '--alias-template', '{nope}'))

@@ -12,6 +12,7 @@
 
 """Plan decisions on hand-built estates: types, refusals, order, flavors."""
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -24,6 +25,7 @@ from vfioclient.model import cloud as cloud_model
 from vfioclient.model import plan as plan_model
 from vfioclient.nova import devspec
 from vfioclient.nova import pci_address
+from vfioclient.nova import releases
 from vfioclient.nvidia import profiles
 from vfioclient.render import bootscript
 from vfioclient.render import novaconf
@@ -567,3 +569,108 @@ class TestProfiles(testtools.TestCase):
             profiles.by_id(575)))
         self.assertIsNone(profiles.vf_product_id('A100'))
         self.assertTrue(all(p.board for p in profiles.PROFILES))
+
+
+class TestLiveMigratable(testtools.TestCase):
+    """``plan --live-migratable``: the decision is written into every
+    device_spec and alias line, and recorded with the plan's options."""
+
+    def plan(self, reports=(), **options):
+        b = builders.two_host_estate()
+        return rules.make_plan(b.snapshot(), reports,
+                               options=rules.Options(**options))
+
+    def test_lines_carry_live_migratable(self):
+        plan = self.plan(live_migratable=True)
+        self.assertIs(True, plan.inputs.options['live_migratable'])
+        for host in plan.hosts:
+            self.assertTrue(host.device_spec)
+            for line in host.device_spec + host.alias:
+                self.assertEqual('yes', json.loads(line)['live_migratable'],
+                                 line)
+        for a in plan.aliases:
+            self.assertEqual('yes', json.loads(a.line)['live_migratable'])
+        self.assertEqual([a.line for a in plan.aliases],
+                         list(plan.controllers.alias))
+        # The lines pass config check together (no C123 / C163).
+        for host in plan.hosts:
+            self.assertEqual([], lint_text(novaconf.host_snippet(host)))
+
+    def test_without_the_option_nothing_is_said(self):
+        plan = self.plan()
+        self.assertIs(False, plan.inputs.options['live_migratable'])
+        for host in plan.hosts:
+            for line in host.device_spec + host.alias:
+                self.assertNotIn('live_migratable', json.loads(line))
+            self.assertFalse(any('libvirt' in n for n in host.notes))
+
+    def reports(self, libvirt, qemu):
+        rep = builders.report('a40', hostname='cmp1',
+                              address=builders.A40_PF)
+        return [dataclasses.replace(rep, libvirt_version=libvirt,
+                                    qemu_version=qemu)]
+
+    def test_host_below_the_minimum_is_refused(self):
+        plan = self.plan(self.reports('9.0.0', '8.2.2'),
+                         live_migratable=True)
+        self.assertIsNone(plan.host('cmp1'))
+        (reason,) = refusal_for(plan, 'host cmp1')
+        self.assertIn('libvirt 9.0.0 < 10.0.0', reason)
+        self.assertIn('plan without --live-migratable', reason)
+        # Without live_migratable the same host is planned.
+        plan = self.plan(self.reports('9.0.0', '8.2.2'))
+        self.assertIsNotNone(plan.host('cmp1'))
+        self.assertEqual([], refusal_for(plan, 'host cmp1'))
+
+    def test_unknown_versions_are_a_host_note(self):
+        plan = self.plan(self.reports('10.0.0', '8.2.2'),
+                         live_migratable=True)
+        self.assertFalse(any('libvirt' in n
+                             for n in plan.host('cmp1').notes))
+        (note,) = [n for n in plan.host('cmp2').notes if 'libvirt' in n]
+        self.assertIn('libvirt >= 10.0.0 and QEMU >= 8.2.2', note)
+
+
+class TestNovaRelease(testtools.TestCase):
+    """The traits the plan expects on each converted GPU's PCI provider
+    come from the target release (vfioclient.nova.releases)."""
+
+    def traits(self, series, **options):
+        plan = rules.make_plan(
+            builders.two_host_estate().snapshot(),
+            options=rules.Options(nova_release=releases.get(series),
+                                  **options))
+        self.assertEqual(series, plan.inputs.options['nova_release'])
+        found = {g.provider_traits for h in plan.hosts for g in h.gpus}
+        self.assertEqual(1, len(found))
+        return found.pop()
+
+    def test_2025_1_and_2026_1_expect_the_managed_trait_only(self):
+        for series in ('2025.1', '2026.1'):
+            self.assertEqual(('COMPUTE_MANAGED_PCI_DEVICE',),
+                             self.traits(series), series)
+            self.assertEqual(('COMPUTE_MANAGED_PCI_DEVICE',),
+                             self.traits(series, live_migratable=True),
+                             series)
+
+    def test_2026_2_adds_owner_and_live_migratable(self):
+        self.assertEqual(('COMPUTE_MANAGED_PCI_DEVICE', 'OWNER_NOVA'),
+                         self.traits('2026.2'))
+        self.assertEqual(('COMPUTE_MANAGED_PCI_DEVICE',
+                          'HW_PCI_LIVE_MIGRATABLE', 'OWNER_NOVA'),
+                         self.traits('2026.2', live_migratable=True))
+
+    def test_default_is_the_oldest_release(self):
+        plan = rules.make_plan(builders.two_host_estate().snapshot())
+        self.assertEqual('2025.1', plan.inputs.options['nova_release'])
+
+    def test_provider_traits_survive_the_document(self):
+        plan = rules.make_plan(
+            builders.two_host_estate().snapshot(),
+            options=rules.Options(nova_release=releases.get('2026.2')))
+        again = plan_model.Plan.from_json(plan.to_json())
+        self.assertEqual(plan, again)
+        doc = json.loads(plan.to_json())
+        del doc['hosts'][0]['gpus'][0]['provider_traits']
+        older = plan_model.Plan.from_dict(doc)
+        self.assertEqual((), older.hosts[0].gpus[0].provider_traits)
