@@ -53,6 +53,7 @@ from oslo_config import cfg
 import nova.conf
 from nova.tests.fixtures import libvirt as fakelibvirt
 
+from vfioclient.nova import releases
 from vfioclient.sandbox import fakesysfs as fake_sysfs
 
 CONF = nova.conf.CONF
@@ -87,6 +88,7 @@ HOST_STEP_MARKERS = (
 )
 
 PCI_IN_PLACEMENT_LINE = 'pci_in_placement = True'
+NOVA_SERIES = releases.for_version(harness.NOVA_RELEASE).series
 
 
 def _pci_address(node):
@@ -222,7 +224,8 @@ class RehearsalTestCase(harness.NovaTestCase):
         self.plan_path = self.write_file('plan.json', '')
         runbook_path = self.write_file('runbook.md', '')
         self.openstack('vfio', 'plan', *reports, '--output', self.plan_path,
-                       '--runbook', runbook_path, '--concurrency', '1')
+                       '--runbook', runbook_path, '--concurrency', '1',
+                       '--nova-release', NOVA_SERIES)
         with open(self.plan_path, encoding='utf-8') as f:
             self.plan = json.load(f)
         with open(runbook_path, encoding='utf-8') as f:
