@@ -222,11 +222,11 @@ def _inputs_ref(snapshot, host_reports, options):
         options=options.to_json())
 
 
-def _host_plans(by_host, drain, alias_of, flavor_of):
+def _host_plans(by_host, drain, alias_of, flavor_of, reports):
     index = {h: i + 1 for i, h in enumerate(drain.order)}
     return tuple(plan_hosts.host_plan(
         host, by_host[host], index.get(host), drain.drains.get(host, ()),
-        alias_of, flavor_of) for host in sorted(by_host))
+        alias_of, flavor_of, reports.get(host)) for host in sorted(by_host))
 
 
 def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
@@ -257,7 +257,8 @@ def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
         inputs=_inputs_ref(snapshot, host_reports, options),
         resource_classes=tuple(sorted({m.resource_class for m in mappings})),
         aliases=aliases, flavors=flavor_plans, type_mappings=mappings,
-        hosts=_host_plans(by_host, drain, alias_of, flavor_of),
+        hosts=_host_plans(by_host, drain, alias_of, flavor_of,
+                          inputs.reports),
         controllers=nova_config.controllers(aliases), order=drain.order,
         servers=capacity.server_plans(moves, stays, flavor_of,
                                       drain.blocked),
