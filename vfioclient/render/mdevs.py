@@ -118,14 +118,16 @@ def runbook_step(host, number, report_file=None):
                 'report has a definition too: undefine it with `mdevctl '
                 'undefine --uuid <uuid> --parent <parent>`).', '']
     else:
-        out += ['   The host report shows %d:' % len(definitions), '',
+        out += ['   The host report lists %d definition(s):'
+                % len(definitions), '',
                 _code('\n'.join(
                     ['mdevctl list --defined']
                     + [undefine_command(d) for d in definitions]
                     + ['mdevctl list --defined   # must print nothing']),
                     'shell'),
-                '   or with the script (it skips what is already undefined '
-                'and names any definition made after the report):', '',
+                '   or with the script, written where the host report is '
+                'and run on the host (it skips what is already undefined and '
+                'names any definition made after the report):', '',
                 _code('openstack vfio host script --undefine-mdevs '
                       '--host-report %s --output %s\nsh %s --dry-run\n'
                       'sh %s' % ((report,) + (SCRIPT_NAME,) * 3), 'shell')]
