@@ -19,20 +19,26 @@ real host, a fake tree in tests):
   ``numa_node``, ``iommu_group``, ``physfn``, ``virtfn*``,
   ``sriov_totalvfs``, ``sriov_numvfs``, ``mdev_supported_types/*``, and on
   VFs ``nvidia/creatable_vgpu_types`` and ``nvidia/current_vgpu_type``;
-- ``sys/bus/mdev/devices/*``: existing mdevs, their parent and type.
+- ``sys/bus/mdev/devices/*``: existing mdevs, their parent and type;
+- ``etc/mdevctl.d/<parent>/<uuid>``: persisted mdevs (see
+  :func:`collect_mdev_definitions`).
 
 Only functions of NVIDIA's vendor id with a display class (``0x03xxxx``)
 are kept; the NVIDIA audio/USB functions of a board are not GPUs.
 
 It never raises on odd input: missing or unreadable files, garbled values
 and dangling links become :class:`~vfioclient.model.host.ReportWarning`
-entries whose ``path`` is the file as seen on the host (``/sys/...``, even
-when ``root`` is a fake tree).  Classification and GPU summaries are done
-by :mod:`vfioclient.collect.host_summary`.
+entries whose ``path`` is the file as seen on the host (``/sys/...``,
+``/etc/mdevctl.d/...``, even when ``root`` is a fake tree).
+Classification and GPU summaries are done by
+:mod:`vfioclient.collect.host_summary`.
 """
 
+import dataclasses
 import datetime
+import json
 import os
+import re
 import socket
 
 from vfioclient.collect import host_summary
@@ -43,6 +49,21 @@ from vfioclient.nvidia import vgpu_types
 
 PCI_DEVICES = 'sys/bus/pci/devices'
 MDEV_DEVICES = 'sys/bus/mdev/devices'
+# mdevctl's directories (mdevctl src/environment.rs: config_base and
+# parent_base, relative to the root; the paths are compiled into mdevctl,
+# so they are the same on every distribution).  Its config directory also
+# held the callout and notifier scripts before mdevctl 1.2 (scripts.d):
+# they are not definitions.
+MDEVCTL_DEFINITIONS = 'etc/mdevctl.d'
+MDEVCTL_SCRIPTS = 'scripts.d'
+MDEV_PARENTS = 'sys/class/mdev_bus'
+
+# The names mdevctl writes (uuid.hyphenated()) and the values the host
+# report allows: a parent is a device name (a PCI address for GPUs, a CCW
+# or AP name on s390), a type a vendor type directory name.
+_UUID_RE = re.compile(r'^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$')
+_PARENT_RE = re.compile(r'^[A-Za-z0-9._:-]+$')
+_MDEV_TYPE_RE = re.compile(r'^[A-Za-z0-9._:+-]+$')
 
 
 class _Reader:
@@ -277,6 +298,105 @@ def _read_mdevs(reader):
     return found
 
 
+def _definition_problem(data):
+    """Why mdevctl cannot load a parsed definition, or None.
+
+    mdevctl's ``MDev::load_from_json`` (src/mdev.rs) needs ``mdev_type``
+    (a string) and ``start``, and ``attrs``, when present, must be a list.
+    One file it cannot load makes ``mdevctl list --defined`` fail as a
+    whole (``get_defined_devices``), and libvirt lists defined mdevs with
+    that command.
+    """
+    if not isinstance(data, dict):
+        return 'not a JSON object'
+    if not isinstance(data.get('mdev_type'), str):
+        return '"mdev_type" is missing or not a string'
+    if not _MDEV_TYPE_RE.match(data['mdev_type']):
+        return '"mdev_type" %r is not a type name' % data['mdev_type'][:40]
+    if data.get('start') is None:
+        return '"start" is missing'
+    if data.get('attrs') is not None and not isinstance(data['attrs'],
+                                                         list):
+        return '"attrs" is not a list'
+    return None
+
+
+def _read_definition(reader, path, parent, uuid):
+    """A :class:`MdevDefinition`, or None with a warning saying why."""
+    text = reader.text(path)
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        problem = 'not valid JSON (%s)' % e
+    else:
+        problem = _definition_problem(data)
+    if problem:
+        reader.warn(path, 'malformed mdev definition: %s. mdevctl cannot '
+                    'load it, and "mdevctl list --defined" fails while it '
+                    'is there: check it and remove it by hand' % problem)
+        return None
+    mdev_type = data['mdev_type']
+    # mdevctl starts a definition on parent registration only when start
+    # is "auto"; any other value means manual (MDev::load_from_json).
+    start = 'auto' if data['start'] == 'auto' else 'manual'
+    link = os.path.join(reader.root, MDEV_DEVICES, uuid)
+    # Active as mdevctl decides it (MDev::load_from_sysfs): the mdev
+    # exists and sits under this parent.
+    active = (os.path.exists(link) and os.path.basename(
+        os.path.dirname(os.path.realpath(link))) == parent)
+    offers = os.path.isdir(os.path.join(
+        reader.root, MDEV_PARENTS, parent, 'mdev_supported_types',
+        mdev_type))
+    return model.MdevDefinition(uuid=uuid, parent=parent,
+                                mdev_type=mdev_type, start=start,
+                                active=active, parent_offers_type=offers)
+
+
+def _read_mdev_definitions(reader):
+    definitions = []
+    config = os.path.join(reader.root, MDEVCTL_DEFINITIONS)
+    for parent in reader.listdir(config):
+        parent_dir = os.path.join(config, parent)
+        if parent == MDEVCTL_SCRIPTS or not os.path.isdir(parent_dir):
+            continue
+        if not _PARENT_RE.match(parent):
+            reader.warn(parent_dir, 'skipped: %r is not a device name'
+                        % parent[:60])
+            continue
+        for name in reader.listdir(parent_dir):
+            path = os.path.join(parent_dir, name)
+            # mdevctl skips what is not a file, and warns about (and
+            # skips) files not named by a UUID.
+            if not os.path.isfile(path):
+                continue
+            if not _UUID_RE.match(name):
+                reader.warn(path, 'not an mdev definition: mdevctl '
+                            'ignores files not named by a UUID')
+                continue
+            definition = _read_definition(reader, path, parent, name)
+            if definition is not None:
+                definitions.append(definition)
+    return tuple(definitions)
+
+
+def collect_mdev_definitions(root='/'):
+    """Persisted mdevs under ``root``: ``(definitions, warnings)``.
+
+    mdevctl keeps one JSON file per persisted mdev,
+    ``/etc/mdevctl.d/<parent>/<uuid>`` with ``mdev_type``, ``start``
+    (``auto``/``manual``) and ``attrs`` (mdevctl README,
+    https://github.com/mdevctl/mdevctl); libvirt's node-device driver
+    defines mdevs through it (``mdevctl define``,
+    src/node_device/node_device_driver.c), and so does Nova since 30.0.0.
+    A file mdevctl could not load is a warning naming it; the others are
+    still read.  Sorted by (parent, uuid).
+    """
+    reader = _Reader(root)
+    return _read_mdev_definitions(reader), tuple(reader.warnings)
+
+
 def collect_devices(root='/'):
     """Read every NVIDIA display function: ``(devices, warnings)``.
 
@@ -307,10 +427,13 @@ def utc_now():
 
 
 def collect_host_report(root='/', hostname=None, collected_at=None):
-    """Read sysfs under ``root`` into a classified :class:`HostReport`."""
+    """Read sysfs and mdevctl's definitions under ``root`` into a
+    classified :class:`HostReport`."""
     devices, warnings = collect_devices(root)
-    return host_summary.build_report(
-        devices, warnings,
+    definitions, definition_warnings = collect_mdev_definitions(root)
+    report = host_summary.build_report(
+        devices, warnings + definition_warnings,
         hostname=hostname or socket.gethostname(),
         collected_at=collected_at or utc_now(),
         sysfs_root=root or '/')
+    return dataclasses.replace(report, mdev_definitions=definitions)

@@ -30,6 +30,7 @@ or re-types a key bumps :data:`SCHEMA_VERSION`; new keys may be added)::
       "sysfs_root": "/",                   # str, the root that was read
       "devices": [ <device>, ... ],        # sorted by address
       "gpus": [ <gpu>, ... ],              # one per physical GPU (PF)
+      "mdev_definitions": [ <mdev definition>, ... ],  # may be absent
       "warnings": [ {"path": str, "message": str}, ... ],
       "libvirt_version": "10.0.0",         # optional: only when known
       "qemu_version": "8.2.2"              # optional: only when known
@@ -71,6 +72,29 @@ or re-types a key bumps :data:`SCHEMA_VERSION`; new keys may be added)::
       types_in_use       [{"id": 597, "name": "NVIDIA A10-24Q" | null,
                            "count": 4}, ...]
       mode               one of CLASSIFICATIONS or "mixed"
+
+    <mdev definition>  one persisted mdev, mdevctl's file
+                       ``/etc/mdevctl.d/<parent>/<uuid>``; sorted by
+                       (parent, uuid).  Absent in reports written before
+                       vfioclient read them (then unknown, not "none").
+      uuid               "4b20d080-1b54-4048-85b3-a6a62d165c01"
+      parent             "0000:41:00.4" (the directory name: the parent's
+                          device name, a PCI address for GPUs)
+      mdev_type          "nvidia-558"
+      start              "auto" | "manual" (mdevctl starts "auto" ones when
+                          the parent registers for mdev)
+      active             bool: an mdev with this uuid exists on this parent
+                          now (``/sys/bus/mdev/devices/<uuid>``)
+      parent_offers_type bool: the parent is an mdev parent offering
+                          mdev_type now (``/sys/class/mdev_bus/<parent>/
+                          mdev_supported_types/<mdev_type>``), so starting
+                          the definition can work
+
+Nova's libvirt driver defines (persists) every mdev it creates since Nova
+30.0.0 (``_create_mdev``: ``nodeDeviceDefineXML``, which libvirt implements
+with ``mdevctl define``), and its ``init_host`` starts every defined,
+inactive mdev (``_start_inactive_mediated_devices``), so these definitions
+decide whether nova-compute starts after the switch to the variant driver.
 
 Device classifications (per PCI function; :mod:`vfioclient.nvidia.classify`
 cites the sources):
@@ -192,6 +216,24 @@ class Mdev:
 
 
 @dataclasses.dataclass(frozen=True)
+class MdevDefinition:
+    """A persisted mdev: one mdevctl definition file (see the contract)."""
+
+    uuid: str
+    parent: str
+    mdev_type: str
+    start: str
+    active: bool
+    parent_offers_type: bool
+
+    def to_json(self):
+        return {'uuid': self.uuid, 'parent': self.parent,
+                'mdev_type': self.mdev_type, 'start': self.start,
+                'active': self.active,
+                'parent_offers_type': self.parent_offers_type}
+
+
+@dataclasses.dataclass(frozen=True)
 class HostDevice:
     """One NVIDIA PCI function as read from sysfs."""
 
@@ -300,6 +342,8 @@ class HostReport:
     schema_version: int = SCHEMA_VERSION
     libvirt_version: str | None = None   # 'X.Y.Z', None when unknown
     qemu_version: str | None = None
+    # None: the report predates this key (unknown); () : none found.
+    mdev_definitions: tuple | None = None
 
     def device(self, address):
         """The device at ``address``, or None."""
@@ -325,7 +369,7 @@ class HostReport:
 
     def to_json(self):
         """The document as plain JSON-able data (key order is stable)."""
-        return {
+        doc = {
             'schema_version': self.schema_version,
             'kind': KIND,
             'hostname': self.hostname,
@@ -338,6 +382,11 @@ class HostReport:
                 ('libvirt_version', self.libvirt_version),
                 ('qemu_version', self.qemu_version)) if value is not None},
         }
+        if self.mdev_definitions is not None:
+            doc['mdev_definitions'] = [d.to_json()
+                                       for d in self.mdev_definitions]
+        doc['warnings'] = [w.to_json() for w in self.warnings]
+        return doc
 
     @classmethod
     def from_json(cls, data, source='host report'):
@@ -360,6 +409,10 @@ class HostReport:
             schema_version=data['schema_version'],
             libvirt_version=data.get('libvirt_version'),
             qemu_version=data.get('qemu_version'),
+            mdev_definitions=(
+                None if 'mdev_definitions' not in data
+                else tuple(_mdev_definition_from_json(d)
+                           for d in data['mdev_definitions'])),
         )
 
 
@@ -400,6 +453,13 @@ def _device_from_json(d):
         current_vgpu_type=d['current_vgpu_type'],
         classification=d['classification'],
     )
+
+
+def _mdev_definition_from_json(d):
+    return MdevDefinition(
+        uuid=d['uuid'], parent=d['parent'], mdev_type=d['mdev_type'],
+        start=d['start'], active=d['active'],
+        parent_offers_type=d['parent_offers_type'])
 
 
 def _gpu_from_json(g):

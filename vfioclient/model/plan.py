@@ -46,7 +46,10 @@ Contract (``schema_version`` 2; keys are stable, new keys may be added)::
 ``hosts[].gpus[]`` item has ``provider_traits``, the traits that release
 puts on ``provider_after`` (missing in older plans: empty).
 
-``hosts[]`` items carry the boot script's parameters, ``"boot_setup":
+``hosts[]`` items carry ``"mdev_definitions": [{"uuid", "parent",
+"mdev_type", "active"}] | null`` (Nova's persisted mdevs on the host, from
+its host report; null when no report lists them) and the boot script's
+parameters, ``"boot_setup":
 {"vf_type", "type_id", "gpus", "vfs_per_gpu"}``, not its text: the nova.conf
 snippets, boot script and systemd unit are rendered from the plan by
 :mod:`vfioclient.render` (version 1 stored that text).
@@ -194,6 +197,16 @@ class BootSetup:
 
 
 @dataclasses.dataclass(frozen=True)
+class PersistedMdev:
+    """One of Nova's persisted mdevs on a host, from its host report: it
+    must be undefined before the driver switch (VFIO-A119)."""
+    uuid: str
+    parent: str                  # the parent's device name (PCI address)
+    mdev_type: str
+    active: bool                 # existed when the host report was taken
+
+
+@dataclasses.dataclass(frozen=True)
 class HostPlan:
     host: str
     order: int | None            # conversion step (1-based); None: blocked
@@ -207,6 +220,9 @@ class HostPlan:
     boot_setup: BootSetup
     drain: tuple[Move, ...]
     notes: tuple[str, ...]
+    # None: no host report lists them (none given, or one written before
+    # vfioclient read mdev definitions); () : the report shows none.
+    mdev_definitions: tuple[PersistedMdev, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True)

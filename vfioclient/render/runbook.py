@@ -30,6 +30,7 @@ import tabulate
 
 from vfioclient.nova import releases
 from vfioclient.render import bootscript
+from vfioclient.render import mdevs
 from vfioclient.render import novaconf
 
 FENCE = '```'
@@ -483,13 +484,7 @@ def _phase_host(number, host, plan_file):
     out += ['   Check that nothing is left: `openstack server list '
             '--all-projects --host %s` must be empty.' % _q(host.host), '']
     out += _stop_compute(host)
-    out += ['4. Remove the mdevs Nova persisted on this host (Nova 30.0.0 '
-            'and later define them in libvirt and start every defined, '
-            'inactive one when nova-compute starts; their parents offer no '
-            'mdev type after the switch):', '',
-            _code('openstack vfio host script --undefine-mdevs --dry-run\n'
-                  'openstack vfio host script --undefine-mdevs | sh',
-                  'shell')]
+    out += mdevs.runbook_step(host, 4)
     out += _switch_driver(host)
     out += ['6. In nova.conf remove the legacy vGPU lines:', '',
             _code(_conf_lines(host.conf_remove)),

@@ -466,6 +466,50 @@ def _wide_tree_findings(estate):
     return out
 
 
+def _mdev_list(definitions):
+    return ', '.join('%s on %s (%s, %s)' % (
+        d.uuid, d.parent, d.mdev_type, 'active' if d.active else 'inactive')
+        for d in definitions)
+
+
+def _mdev_definition_findings(host_reports):
+    """VFIO-A119: Nova's persisted mdevs, per host report.
+
+    Nova's libvirt driver defines every mdev it creates (``_create_mdev``,
+    Nova 30.0.0 and later), and ``init_host`` starts every defined,
+    inactive mdev, raising at the first that fails
+    (``_start_inactive_mediated_devices``, nova/virt/libvirt/driver.py,
+    stable/2025.1 to master): nova-compute then does not start.  A
+    definition that is inactive and whose parent no longer offers its type
+    cannot start (an error); the others are a warning, for the switch to
+    come.  Reports written before vfioclient read definitions
+    (``mdev_definitions`` None) say nothing either way.
+    """
+    out = []
+    for report in host_reports:
+        definitions = report.mdev_definitions or ()
+        failing = [d for d in definitions
+                   if not d.active and not d.parent_offers_type]
+        pending = [d for d in definitions if d not in failing]
+        subject = 'host %s' % report.hostname
+        if failing:
+            out.append(F.make(
+                'VFIO-A119', subject,
+                '%d persisted mdev(s) whose parent no longer offers their '
+                'type: nova-compute\'s start-up starts every defined, '
+                'inactive mdev, fails on these and the service does not '
+                'start: %s' % (len(failing), _mdev_list(failing))))
+        if pending:
+            out.append(F.make(
+                'VFIO-A119', subject,
+                '%d persisted mdev(s), startable today; after the switch to '
+                'the variant driver their parents offer no mdev type and '
+                'nova-compute would not start: undefine them before the '
+                'switch: %s' % (len(pending), _mdev_list(pending)),
+                severity=F.WARNING))
+    return out
+
+
 def _version_findings(snapshot):
     out = []
     try:
@@ -508,6 +552,7 @@ def audit(snapshot, host_reports=(), aliases=None, extra_findings=(),
     found += _gpu_findings(estate)
     found += _pci_class_findings(estate, aliases)
     found += _wide_tree_findings(estate)
+    found += _mdev_definition_findings(host_reports)
     found += list(extra_findings)
     return F.sort_findings(set(found))
 

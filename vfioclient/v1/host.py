@@ -30,6 +30,7 @@ from vfioclient.nova import pci_address
 from vfioclient.nova import releases
 from vfioclient.nvidia import vgpu_types
 from vfioclient.render import bootscript
+from vfioclient.render import mdevs
 from vfioclient.v1 import base
 
 REPORT_COLUMNS = ('gpu', 'model', 'mode', 'vfs', 'types_in_use',
@@ -75,10 +76,11 @@ class ReportHost(base.DocumentLister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         base.add_file_option(
-            parser, '--sysfs-root', 'Read sysfs (and libvirt\'s QEMU '
-            'capabilities cache, var/cache/libvirt/qemu/capabilities) below '
-            '<dir> instead of / (a copy or a fake tree of a host).',
-            metavar='<dir>', default='/')
+            parser, '--sysfs-root', 'Read sysfs (and mdevctl\'s '
+            'definitions, etc/mdevctl.d, and libvirt\'s QEMU capabilities '
+            'cache, var/cache/libvirt/qemu/capabilities) below <dir> instead '
+            'of / (a copy or a fake tree of a host).', metavar='<dir>',
+            default='/')
         parser.add_argument(
             '--hostname', metavar='<name>',
             help='Host name recorded in the report (default: this '
@@ -141,6 +143,10 @@ class ScriptHost(command.Command):
     checks the type is creatable on each VF and writes it to
     ``nvidia/current_vgpu_type`` where it differs.  It must run at every
     boot before nova-compute: ``--format systemd`` gives the unit for that.
+
+    With --undefine-mdevs it writes instead the script that undefines
+    Nova's persisted mdevs (mdevctl undefine), which must go before the
+    switch to the variant driver or nova-compute fails to start.
     """
 
     auth_required = False
@@ -165,10 +171,22 @@ class ScriptHost(command.Command):
             'KeepLinesHelpFormatter', (parser.formatter_class,),
             {'_fill_text': argparse.RawDescriptionHelpFormatter._fill_text})
         parser.add_argument(
-            '--vgpu-type', metavar='<type>', required=True,
+            '--vgpu-type', metavar='<type>',
             help='vGPU type to set: a type id (e.g. 1148 or nvidia-1148) '
                  'or a profile name (e.g. "NVIDIA L40S-2Q"; "L40S-2Q" '
-                 'also matches).')
+                 'also matches).  Required unless --undefine-mdevs.')
+        parser.add_argument(
+            '--undefine-mdevs', action='store_true',
+            help='Write the script that undefines Nova\'s persisted mdevs '
+                 '(mdevctl undefine --uuid <uuid> --parent <parent> for '
+                 'each; the script has --dry-run) instead of the boot '
+                 'script.  The definitions come from --host-report, else '
+                 'from etc/mdevctl.d below --sysfs-root.  Run it with '
+                 'nova-compute stopped, before the driver switch.')
+        base.add_file_option(
+            parser, '--sysfs-root', 'With --undefine-mdevs and no '
+            '--host-report: read mdevctl\'s definitions below <dir> '
+            '(default /).', metavar='<dir>', default='/')
         parser.add_argument(
             '--gpu', metavar='<address>', action='append', default=[],
             help='PCI address of a physical GPU (PF) to set up; repeat for '
@@ -194,7 +212,8 @@ class ScriptHost(command.Command):
         base.add_file_option(
             parser, '--host-report', 'A "host report -f json" document of '
             'the target host: resolves a profile name to its id now and '
-            'checks the --gpu addresses.')
+            'checks the --gpu addresses; with --undefine-mdevs, the '
+            'persisted mdevs to undefine.')
         parser.add_argument(
             '--wait', metavar='<seconds>', type=int,
             default=bootscript.DEFAULT_WAIT_SECONDS,
@@ -212,6 +231,11 @@ class ScriptHost(command.Command):
     def take_action(self, parsed_args):
         report = (base.load_host_reports([parsed_args.host_report])[0]
                   if parsed_args.host_report else None)
+        if parsed_args.undefine_mdevs:
+            return self._undefine_mdevs(parsed_args, report)
+        if not parsed_args.vgpu_type:
+            raise exceptions.CommandError(
+                '--vgpu-type is required (or --undefine-mdevs)')
         try:
             type_id = bootscript.resolve_type_id(parsed_args.vgpu_type,
                                                  report)
@@ -240,6 +264,55 @@ class ScriptHost(command.Command):
             self._write(parsed_args.output, text, mode)
         else:
             self.app.stdout.write(text)
+        return 0
+
+    # Options of the boot script, with their defaults: refused with
+    # --undefine-mdevs rather than ignored.
+    _BOOT_SCRIPT_OPTIONS = (
+        ('vgpu_type', '--vgpu-type', None), ('gpu', '--gpu', []),
+        ('vfs', '--vfs', None), ('output_format', '--format', 'shell'),
+        ('script_path', '--script-path', bootscript.DEFAULT_SCRIPT_PATH),
+        ('wait', '--wait', bootscript.DEFAULT_WAIT_SECONDS),
+        ('output_dir', '--output-dir', None))
+
+    def _undefine_mdevs(self, parsed_args, report):
+        given = [flag for name, flag, default in self._BOOT_SCRIPT_OPTIONS
+                 if getattr(parsed_args, name) != default]
+        if given:
+            raise exceptions.CommandError(
+                '%s: not with --undefine-mdevs' % ', '.join(given))
+        if report is not None:
+            if report.mdev_definitions is None:
+                raise exceptions.CommandError(
+                    '%s predates mdev definitions in host reports: collect '
+                    'it again with this version of "openstack vfio host '
+                    'report"' % parsed_args.host_report)
+            definitions, warnings = report.mdev_definitions, report.warnings
+            hostname, source = report.hostname, parsed_args.host_report
+        else:
+            root = parsed_args.sysfs_root
+            if not os.path.isdir(root):
+                raise exceptions.CommandError(
+                    '--sysfs-root %s is not a directory' % root)
+            definitions, warnings = sysfs.collect_mdev_definitions(root)
+            hostname, source = None, os.path.join(
+                root, sysfs.MDEVCTL_DEFINITIONS)
+        for warning in warnings:
+            if warning.path.startswith('/' + sysfs.MDEVCTL_DEFINITIONS):
+                self.app.stderr.write('warning: %s: %s\n'
+                                      % (warning.path, warning.message))
+        if not definitions:
+            self.app.stderr.write('no persisted mdev in %s: the script '
+                                  'only checks that none is left\n' % source)
+        try:
+            script = mdevs.render_script(definitions, hostname=hostname,
+                                         source=source)
+        except ValueError as e:
+            raise exceptions.CommandError(str(e))
+        if parsed_args.output:
+            self._write(parsed_args.output, script, 0o700)
+        else:
+            self.app.stdout.write(script)
         return 0
 
     def _check_gpus(self, report, gpus):

@@ -125,6 +125,21 @@ def _drain_moves(host, drains, flavor_of):
         for d in drains)
 
 
+def persisted_mdevs(report):
+    """Nova's persisted mdevs on a host, from its host report.
+
+    None when no report says (none given, or one written before
+    vfioclient read mdev definitions).  Every definition counts, not only
+    those on the planned GPUs: nova-compute starts them all at start-up
+    (``_start_inactive_mediated_devices``, Nova 30.0.0 and later).
+    """
+    if report is None or report.mdev_definitions is None:
+        return None
+    return tuple(model.PersistedMdev(uuid=d.uuid, parent=d.parent,
+                                     mdev_type=d.mdev_type, active=d.active)
+                 for d in report.mdev_definitions)
+
+
 def host_plan(host, items, order, drains, alias_of, flavor_of, options,
               report=None):
     """The :class:`~vfioclient.model.plan.HostPlan` of one host
@@ -171,4 +186,5 @@ def host_plan(host, items, order, drains, alias_of, flavor_of, options,
         conf_set=nova_config.host_conf_set(device_specs, alias_lines),
         conf_remove=nova_config.host_conf_remove(legacy_types),
         boot_setup=boot_setup(gpus, _verified(items)),
-        drain=_drain_moves(host, drains, flavor_of), notes=tuple(notes))
+        drain=_drain_moves(host, drains, flavor_of), notes=tuple(notes),
+        mdev_definitions=persisted_mdevs(report))

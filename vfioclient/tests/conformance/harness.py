@@ -28,6 +28,10 @@ Everything Nova-specific the tests need is in this one module:
   the parent's ``availableInstances`` honest;
 * fake devices: :func:`add_sriov_gpu` (an NVIDIA PF with VFs at function
   4 and up, optionally each VF an mdev parent: the legacy Ampere layout);
+* persisted mdevs (:class:`DefinedMdev`): every mdev the harness creates is
+  also defined, as mdevctl's file under the host's
+  :meth:`~NovaTestCase.host_root`, and Nova's start-up sees and starts the
+  inactive ones the way libvirt and mdevctl do;
 * :meth:`NovaTestCase.openstack`: ``openstack <argv>`` in-process.
 
 ``nova.tests.functional`` is imported first: it applies Nova's eventlet
@@ -59,6 +63,7 @@ from nova.tests.functional.libvirt import base as libvirt_base
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import utils as libvirt_utils
 
+from vfioclient.sandbox import fakesysfs
 from vfioclient.tests import base as tests_base
 
 NOVA_RELEASE = '34.0.0'
@@ -165,6 +170,119 @@ def remove_mdev_support(pci_info):
             dev.is_capable_of_mdevs = False
 
 
+def stop_mdevs(connection):
+    """The host's mdevs are gone, their definitions stay: what a reboot or
+    unloading the legacy vGPU driver (the driver switch) does."""
+    connection.mdev_info.devices.clear()
+
+
+# -- persisted mdevs -------------------------------------------------------
+# Since Nova 30.0.0, _create_mdev creates each mdev, defines it
+# (nodeDeviceDefineXML) and sets autostart; libvirt keeps the definition
+# through mdevctl, as /etc/mdevctl.d/<parent address>/<uuid> (libvirt
+# src/node_device/node_device_driver.c; mdevctl README).  At start-up
+# init_host lists the defined, inactive mdevs (listAllDevices with
+# VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV | _INACTIVE) and starts each with
+# virNodeDeviceCreate, for which libvirt runs "mdevctl start --uuid" and
+# raises libvirtError when it fails (_start_inactive_mediated_devices,
+# nova/virt/libvirt/driver.py).  Nova's fake libvirt models none of it (its
+# nodeDeviceDefineXML does nothing, its listAllDevices returns no mdev), so
+# the harness writes mdevctl's file for every mdev it creates and answers
+# that one listing from the files: a test that undefines a definition
+# (removes the file, as "mdevctl undefine" does) is seen by Nova.
+
+_REAL_LIST_ALL_DEVICES = fakelibvirt.Connection.listAllDevices
+_AVAILABLE_RE = (r"<type id='%s'>.*?<availableInstances>(\d+)"
+                 r"</availableInstances>")
+
+
+def _libvirt_pci_name(address):
+    """``0000:82:00.4`` -> ``pci_0000_82_00_4``."""
+    return 'pci_' + re.sub(r'[:.]', '_', address)
+
+
+class DefinedMdev:
+    """A defined, inactive mdev as libvirt's node-device API shows it."""
+
+    def __init__(self, connection, uuid, parent, mdev_type):
+        self._connection = connection
+        self.uuid = uuid
+        self.parent = parent          # PCI address: the definition's dir
+        self.mdev_type = mdev_type
+
+    def name(self):
+        """libvirt 7.7 and later: ``mdev_<uuid>_<parent address>``, every
+        character that is not a letter or digit as ``_``
+        (``nodeDeviceGenerateName``)."""
+        return 'mdev_' + re.sub(r'[^A-Za-z0-9]', '_',
+                                '%s_%s' % (self.uuid, self.parent))
+
+    def create(self, flags=0):
+        """virNodeDeviceCreate: libvirt runs ``mdevctl start --uuid``,
+        which refuses as mdevctl's ``MDev::create`` does (src/mdev.rs): a
+        parent not registered for mdev, a type it does not offer, no
+        instance left.  libvirt then raises VIR_ERR_INTERNAL_ERROR "Unable
+        to create mediated device: <mdevctl's message>"."""
+        parent_name = _libvirt_pci_name(self.parent)
+        parent = self._connection.pci_info.get_device_by_name(parent_name)
+        available = None
+        if parent is not None and parent.is_capable_of_mdevs:
+            found = re.search(_AVAILABLE_RE % re.escape(self.mdev_type),
+                              parent.pci_device, flags=re.S)
+            available = int(found.group(1)) if found else None
+        if parent is None or not parent.is_capable_of_mdevs:
+            error = "Unable to find parent device '%s'" % self.parent
+        elif available is None:
+            error = 'Parent %s does not support mdev type %s' % (
+                self.parent, self.mdev_type)
+        elif available == 0:
+            error = 'No available instances of %s on %s' % (
+                self.mdev_type, self.parent)
+        else:
+            error = None
+        if error:
+            raise fakelibvirt.make_libvirtError(
+                fakelibvirt.libvirtError,
+                'Unable to create mediated device: %s' % error,
+                error_code=fakelibvirt.VIR_ERR_INTERNAL_ERROR,
+                error_domain=fakelibvirt.VIR_FROM_NODEDEV)
+        parent.pci_device = _take_instance(parent.pci_device, self.mdev_type)
+        name = libvirt_utils.mdev_uuid2name(self.uuid)
+        self._connection.mdev_info.devices[name] = fakelibvirt.FakeMdevDevice(
+            dev_name=name, type_id=self.mdev_type, parent=parent_name)
+        return 0
+
+
+def defined_mdevs(connection):
+    """Every mdev defined on a fake host (mdevctl's files), in order."""
+    root = getattr(connection, 'vfio_host_root', None)
+    if root is None:
+        return []
+    config = os.path.join(root, 'etc/mdevctl.d')
+    found = []
+    for parent in sorted(os.listdir(config)) if os.path.isdir(config) \
+            else ():
+        for uuid in sorted(os.listdir(os.path.join(config, parent))):
+            with open(os.path.join(config, parent, uuid),
+                      encoding='utf-8') as f:
+                definition = json.load(f)
+            found.append(DefinedMdev(connection, uuid, parent,
+                                     definition['mdev_type']))
+    return found
+
+
+def _list_all_devices(connection, flags):
+    devices = _REAL_LIST_ALL_DEVICES(connection, flags)
+    inactive_mdevs = (fakelibvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV
+                      | fakelibvirt.VIR_CONNECT_LIST_NODE_DEVICES_INACTIVE)
+    if flags & inactive_mdevs == inactive_mdevs:
+        active = connection.mdev_info.devices
+        devices.extend(
+            d for d in defined_mdevs(connection)
+            if libvirt_utils.mdev_uuid2name(d.uuid) not in active)
+    return devices
+
+
 def _take_instance(xml, mdev_type):
     """Parent XML with one fewer available instance of ``mdev_type``."""
     def dec(m):
@@ -201,6 +319,9 @@ class NovaTestCase(libvirt_base.ServersTestBase):
         self.useFixture(fixtures.MockPatch(
             'nova.virt.libvirt.driver.LibvirtDriver._create_mdev',
             side_effect=self._fake_create_mdev))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.libvirt.Connection.listAllDevices',
+            _list_all_devices))
         real_type_per_pgpu = libvirt_driver.LibvirtDriver.\
             _get_vgpu_type_per_pgpu
 
@@ -244,7 +365,21 @@ class NovaTestCase(libvirt_base.ServersTestBase):
         name = libvirt_utils.mdev_uuid2name(uuid)
         conn.mdev_info.devices[name] = fakelibvirt.FakeMdevDevice(
             dev_name=name, type_id=mdev_type, parent=dev_name)
+        # Nova defines it too (nodeDeviceDefineXML, autostart): mdevctl's
+        # file, named by the parent's PCI address as Nova derives it.
+        fakesysfs.write_definitions(self.host_root(self._current_host), [
+            {'parent': '{}:{}:{}.{}'.format(*dev_name[4:].split('_')),
+             'uuid': uuid, 'mdev_type': mdev_type, 'start': 'auto'}])
         return uuid
+
+    def host_root(self, hostname):
+        """The directory that stands for ``/`` of a fake host: mdevctl's
+        definitions live in its ``etc/mdevctl.d`` (a test may build the
+        host's fake sysfs there too)."""
+        conn = self.connection(hostname)
+        if getattr(conn, 'vfio_host_root', None) is None:
+            conn.vfio_host_root = self.useFixture(fixtures.TempDir()).path
+        return conn.vfio_host_root
 
     # -- computes ----------------------------------------------------------
 

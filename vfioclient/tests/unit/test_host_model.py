@@ -24,7 +24,8 @@ from vfioclient.model import host as model
 from vfioclient.sandbox import fakesysfs as fake_sysfs
 
 DOCUMENT_KEYS = {'schema_version', 'kind', 'hostname', 'collected_at',
-                 'sysfs_root', 'devices', 'gpus', 'warnings'}
+                 'sysfs_root', 'devices', 'gpus', 'mdev_definitions',
+                 'warnings'}
 DEVICE_KEYS = {'address', 'vendor_id', 'product_id', 'class', 'driver',
                'numa_node', 'iommu_group', 'physfn', 'virtfns',
                'sriov_totalvfs', 'sriov_numvfs', 'mdev_supported_types',
