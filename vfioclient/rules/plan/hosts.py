@@ -21,6 +21,7 @@ import collections
 from vfioclient.nvidia import vgpu_types
 from vfioclient.nova import pci_address
 from vfioclient.model import plan as model
+from vfioclient.nvidia import profiles
 from vfioclient.rules.plan import nova_config
 
 
@@ -104,6 +105,14 @@ def host_plan(host, items, order, drains, alias_of, flavor_of):
         notes.append('VF addresses come from the legacy provider names '
                      '(no host report): check them with "openstack vfio '
                      'host report" before applying')
+    for g in gpus:
+        if g.legacy_name and profiles.is_mig_backed(g.legacy_name):
+            notes.append(
+                'GPU %s runs the MIG-backed type %s, so it is in MIG mode: '
+                'destroy its GPU instances and disable MIG mode '
+                '(nvidia-smi -i %s -mig 0) before the boot script sets the '
+                'time-sliced type %s' % (g.address, g.legacy_name,
+                                          g.address, g.vf_type_name))
     if not _verified(items):
         notes.append('the VF type id is not confirmed by a host report; '
                      'the boot script resolves %s by name at boot'
