@@ -42,9 +42,13 @@ Contract (``schema_version`` 2; keys are stable, new keys may be added)::
 "hosts": [...]}``.
 
 ``hosts[]`` items carry the boot script's parameters, ``"boot_setup":
-{"vf_type", "type_id", "gpus", "vfs_per_gpu"}``, not its text: the nova.conf
-snippets, boot script and systemd unit are rendered from the plan by
-:mod:`vfioclient.render` (version 1 stored that text).
+{"vf_type", "type_id", "gpus", "vfs_per_gpu", "vfs": [{"gpu", "vfs"}]}``,
+not its text: the nova.conf snippets, boot script and systemd unit are
+rendered from the plan by :mod:`vfioclient.render` (version 1 stored that
+text).  ``boot_setup.vfs`` names, per GPU, exactly the VFs of
+``gpus[].vfs``, the list the host's ``device_spec`` lines are made from,
+so that the script and Nova name the same VFs (plans made before it have
+none: their script sets the first ``vfs_per_gpu`` VFs).
 """
 
 import dataclasses
@@ -175,13 +179,21 @@ class Move:
 
 
 @dataclasses.dataclass(frozen=True)
+class GpuVfs:
+    """The VFs of one GPU the boot script sets the type on."""
+    gpu: str                     # PF address
+    vfs: tuple[str, ...]         # VF addresses, = the GpuPlan's vfs
+
+
+@dataclasses.dataclass(frozen=True)
 class BootSetup:
     """The parameters of a host's boot script
-    (``vfioclient.render.bootscript.render_script``)."""
+    (``vfioclient.render.bootscript.render_boot_setup``)."""
     vf_type: str                 # VF vGPU type set on every listed GPU
     type_id: int | None          # embedded when a host report confirms it
     gpus: tuple[str, ...]        # PF addresses
     vfs_per_gpu: int
+    vfs: tuple[GpuVfs, ...] = ()  # exact VFs per GPU (the device_spec's)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -355,6 +367,11 @@ def consistency_problem(plan):
         if c.resource_class not in classes:
             return 'capacity names unknown resource class %s' % (
                 c.resource_class,)
+    for h in plan.hosts:
+        listed = {g.gpu: tuple(g.vfs) for g in h.boot_setup.vfs}
+        if listed and listed != {g.address: tuple(g.vfs) for g in h.gpus}:
+            return ('host %s: boot_setup.vfs does not name the VFs of its '
+                    'gpus (those its device_spec lines match)' % h.host)
     return None
 
 

@@ -65,16 +65,22 @@ def _boot_type_id(spec, type_id):
 def boot_setup(gpus, verified):
     """The boot script's parameters for a host's planned GPUs.
 
-    :raises ValueError: a VF type or PF address the script cannot take.
+    The script sets the type on exactly each GPU's ``vfs``, the list its
+    ``device_spec`` lines are made from
+    (:func:`.nova_config.device_spec_lines`), so both name the same VFs.
+
+    :raises ValueError: a VF type or PCI address the script cannot take.
     """
     first = gpus[0]
     spec = vgpu_types.validate_type_spec(first.vf_type_name)
     for g in gpus:
-        pci_address.normalize_address(g.address)
+        for address in (g.address,) + tuple(g.vfs):
+            pci_address.normalize_address(address)
     return model.BootSetup(
         vf_type=first.vf_type_name,
         type_id=_boot_type_id(spec, first.vf_type_id) if verified else None,
-        gpus=tuple(g.address for g in gpus), vfs_per_gpu=first.vf_count)
+        gpus=tuple(g.address for g in gpus), vfs_per_gpu=first.vf_count,
+        vfs=tuple(model.GpuVfs(g.address, tuple(g.vfs)) for g in gpus))
 
 
 def _drain_moves(host, drains, flavor_of):
