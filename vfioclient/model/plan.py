@@ -26,12 +26,12 @@ Contract (``schema_version`` 2; keys are stable, new keys may be added)::
                  "options": {...}},
       "resource_classes": [str, ...],      # sorted, normalised, valid
       "aliases": [{"name", "resource_class", "device_type", "vendor_id",
-                   "product_id", "line"}],
+                   "product_id", "line", "numa_policy"}],
       "flavors": [{"name", "source_flavor", "source_flavor_id", "vcpus",
                    "ram", "disk", "ephemeral", "swap", "is_public",
                    "description", "extra_specs", "alias", "count",
                    "resource_class", "servers_to_move", "vf_type",
-                   "exists"}],
+                   "exists", "access_projects", "notes"}],
       "type_mappings": [...], "hosts": [...], "controllers": {...},
       "order": [host, ...], "servers": [...], "capacity": [...],
       "placement_settings": [...], "refusals": [{"subject", "reason"}]
@@ -96,6 +96,7 @@ class AliasPlan:
     vendor_id: str | None
     product_id: str | None
     line: str
+    numa_policy: str | None = None   # set on the line; None: Nova's legacy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +118,12 @@ class FlavorPlan:
     servers_to_move: int
     vf_type: str
     exists: bool
+    # Projects the new flavor gives access to: the source flavor's, when it
+    # is private (sorted project ids).
+    access_projects: tuple[str, ...] = ()
+    # What the operator must know: a NUMA topology the VF must follow, an
+    # access list the snapshot did not carry (the runbook shows them).
+    notes: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -363,6 +370,9 @@ def consistency_problem(plan):
         if aliases[f.alias].resource_class != f.resource_class:
             return ('flavor %s: resource_class %s is not the class of alias '
                     '%s' % (f.name, f.resource_class, f.alias))
+        if f.access_projects and f.is_public:
+            return ('flavor %s is public but lists access_projects'
+                    % f.name)
     for c in plan.capacity:
         if c.resource_class not in classes:
             return 'capacity names unknown resource class %s' % (

@@ -17,6 +17,7 @@ from osc_lib import exceptions
 import tabulate
 
 from vfioclient import fileio
+from vfioclient.nova import alias as nova_alias
 from vfioclient.render import runbook
 from vfioclient.rules import plan as plan_rules
 from vfioclient.v1 import base
@@ -94,6 +95,18 @@ class Plan(base.DocumentLister):
                  'hostname; repeat option for several hosts); the others '
                  'keep their legacy vGPUs and can still take drained '
                  'servers.')
+        parser.add_argument(
+            '--alias-numa-policy', metavar='<policy>',
+            choices=nova_alias.NUMA_POLICIES,
+            help='Set "numa_policy" on the [pci] alias lines: %s. Default: '
+                 'none set, Nova\'s default "legacy": a server with a guest '
+                 'NUMA topology (hw:numa_nodes, pinned CPUs, hugepages) gets '
+                 'only a VF of its NUMA node when the VF reports one, which '
+                 'mdev vGPUs never required. "preferred" schedules such '
+                 'servers even when only VFs of another node are free (at a '
+                 'cross-NUMA cost); "required" is strict; "socket" accepts '
+                 'a VF of the same socket. The plan notes the flavors '
+                 'concerned.' % ', '.join(nova_alias.NUMA_POLICIES))
         base.add_file_option(
             parser, '--output', 'Also write the plan document (JSON) to '
             '<file> (mode 0600).')
@@ -109,7 +122,8 @@ class Plan(base.DocumentLister):
                 resource_class_template=parsed_args.resource_class_template,
                 alias_template=parsed_args.alias_template,
                 flavor_name_template=parsed_args.flavor_name_template,
-                hosts=tuple(parsed_args.hosts))
+                hosts=tuple(parsed_args.hosts),
+                alias_numa_policy=parsed_args.alias_numa_policy)
             plan_rules.check_templates(options)
         except ValueError as e:
             raise exceptions.CommandError(str(e))

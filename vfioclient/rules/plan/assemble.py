@@ -222,11 +222,11 @@ def _inputs_ref(snapshot, host_reports, options):
         options=options.to_json())
 
 
-def _host_plans(by_host, drain, alias_of, flavor_of):
+def _host_plans(by_host, drain, alias_of, flavor_of, numa_policy):
     index = {h: i + 1 for i, h in enumerate(drain.order)}
     return tuple(plan_hosts.host_plan(
         host, by_host[host], index.get(host), drain.drains.get(host, ()),
-        alias_of, flavor_of) for host in sorted(by_host))
+        alias_of, flavor_of, numa_policy) for host in sorted(by_host))
 
 
 def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
@@ -249,7 +249,8 @@ def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
     existing = capacity.existing_vfs(inputs.estate)
     drain = capacity.simulate(by_host, moves, existing)
     aliases = nova_config.alias_plans(
-        [c for items in by_host.values() for c in items], alias_of, rc_of)
+        [c for items in by_host.values() for c in items], alias_of, rc_of,
+        options.alias_numa_policy)
     mappings = _type_mappings(by_host, alias_of, rc_of)
     refusals = refused + refused_gpus + refused_hosts + [
         model.Refusal('host %s' % h, r) for h, r in drain.blocked.items()]
@@ -257,7 +258,8 @@ def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
         inputs=_inputs_ref(snapshot, host_reports, options),
         resource_classes=tuple(sorted({m.resource_class for m in mappings})),
         aliases=aliases, flavors=flavor_plans, type_mappings=mappings,
-        hosts=_host_plans(by_host, drain, alias_of, flavor_of),
+        hosts=_host_plans(by_host, drain, alias_of, flavor_of,
+                          options.alias_numa_policy),
         controllers=nova_config.controllers(aliases), order=drain.order,
         servers=capacity.server_plans(moves, stays, flavor_of,
                                       drain.blocked),

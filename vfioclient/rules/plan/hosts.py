@@ -92,8 +92,10 @@ def _drain_moves(host, drains, flavor_of):
         for d in drains)
 
 
-def host_plan(host, items, order, drains, alias_of, flavor_of):
-    """The :class:`~vfioclient.model.plan.HostPlan` of one host."""
+def host_plan(host, items, order, drains, alias_of, flavor_of,
+              numa_policy=None):
+    """The :class:`~vfioclient.model.plan.HostPlan` of one host;
+    ``numa_policy`` goes on its alias lines (None: Nova's default)."""
     gpus = tuple(sorted((c.plan for c in items), key=lambda g: g.address))
     device_specs = []
     for gp in gpus:
@@ -102,7 +104,7 @@ def host_plan(host, items, order, drains, alias_of, flavor_of):
     for gp in gpus:
         line = nova_config.alias_line(alias_of[gp.vf_type_name],
                                       gp.resource_class, nova_config.NVIDIA,
-                                      gp.product_id)
+                                      gp.product_id, numa_policy)
         if line not in alias_lines:
             alias_lines.append(line)
     first = gpus[0]

@@ -90,13 +90,19 @@ def device_spec_lines(gpu):
     return lines
 
 
-def alias_line(name, resource_class, vendor_id, product_id):
-    """A ``[pci] alias`` value (JSON)."""
+def alias_line(name, resource_class, vendor_id, product_id,
+               numa_policy=None):
+    """A ``[pci] alias`` value (JSON); ``numa_policy`` only when chosen
+    (Nova's default is ``legacy``: ``get_alias_from_config`` in
+    ``nova/pci/request.py``, stable/2026.1, whose schema allows
+    ``required``, ``legacy``, ``preferred`` and ``socket``)."""
     value = {'device_type': DEVICE_TYPE, 'name': name,
              'resource_class': resource_class}
     if vendor_id and product_id:
         value['product_id'] = product_id
         value['vendor_id'] = vendor_id
+    if numa_policy:
+        value['numa_policy'] = numa_policy
     return json.dumps(value, sort_keys=True)
 
 
@@ -122,7 +128,7 @@ def host_conf_remove(legacy_types):
     return tuple(remove)
 
 
-def alias_plans(conversions, alias_of, rc_of):
+def alias_plans(conversions, alias_of, rc_of, numa_policy=None):
     """One :class:`~vfioclient.model.plan.AliasPlan` per VF type; the
     product id only when every GPU of the type has the same one."""
     products = collections.defaultdict(set)
@@ -136,7 +142,8 @@ def alias_plans(conversions, alias_of, rc_of):
         out.append(model.AliasPlan(
             name=name, resource_class=rc, device_type=DEVICE_TYPE,
             vendor_id=NVIDIA if product else None, product_id=product,
-            line=alias_line(name, rc, NVIDIA, product)))
+            line=alias_line(name, rc, NVIDIA, product, numa_policy),
+            numa_policy=numa_policy))
     return tuple(sorted(out, key=lambda a: a.name))
 
 

@@ -12,10 +12,11 @@
 
 """The operator's choices for a plan and the names they produce.
 
-:class:`Options` holds ``--map`` and the naming templates of ``openstack
-vfio plan``; the ``render_*`` functions turn a template and a VF type into
-the resource class, ``[pci] alias`` name and flavor name, refusing (with
-:class:`TemplateError`) any name Nova or Placement would reject.
+:class:`Options` holds ``--map``, the naming templates and the alias NUMA
+policy of ``openstack vfio plan``; the ``render_*`` functions turn a
+template and a VF type into the resource class, ``[pci] alias`` name and
+flavor name, refusing (with :class:`TemplateError`) any name Nova or
+Placement would reject.
 """
 
 import dataclasses
@@ -23,6 +24,7 @@ import re
 import string
 
 from vfioclient.nvidia import vgpu_types
+from vfioclient.nova import alias as nova_alias
 from vfioclient.nova import names as nova_names
 from vfioclient.nvidia import profiles
 
@@ -46,13 +48,16 @@ class Options:
     alias_template: str = DEFAULT_ALIAS_TEMPLATE
     flavor_name_template: str = DEFAULT_FLAVOR_NAME_TEMPLATE
     hosts: tuple = ()            # empty: every host
+    # ``numa_policy`` of the alias lines; None: Nova's default (legacy).
+    alias_numa_policy: str = None
 
     def to_json(self):
         return {'maps': ['%s=%s' % m for m in self.maps],
                 'resource_class_template': self.resource_class_template,
                 'alias_template': self.alias_template,
                 'flavor_name_template': self.flavor_name_template,
-                'hosts': list(self.hosts)}
+                'hosts': list(self.hosts),
+                'alias_numa_policy': self.alias_numa_policy}
 
 
 def parse_maps(values):
@@ -193,7 +198,12 @@ def render_flavor_name(template, source_flavor, vf_type_name, vf_type_id,
 
 
 def check_templates(options):
-    """Validate the templates once with a sample type (early errors)."""
+    """Validate the templates once with a sample type (early errors), and
+    the alias NUMA policy."""
+    if options.alias_numa_policy not in (None,) + nova_alias.NUMA_POLICIES:
+        raise ValueError('--alias-numa-policy must be one of %s, got %r'
+                         % (', '.join(nova_alias.NUMA_POLICIES),
+                            options.alias_numa_policy))
     render_resource_class(options.resource_class_template,
                           'NVIDIA A40-2Q', 558)
     alias = render_alias(options.alias_template, 'NVIDIA A40-2Q', 558)

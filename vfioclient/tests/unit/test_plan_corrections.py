@@ -17,14 +17,23 @@ apart or refused, and private flavors and NUMA flavors are planned with
 their access and their notes.
 """
 
+import dataclasses
+import json
 import tempfile
 
 import testtools
 
+from vfioclient.cloud import client
+from vfioclient.collect import cloud as collect_cloud
 from vfioclient.collect import sysfs as collect_sysfs
+from vfioclient.model import cloud as cloud_model
 from vfioclient.model import host as host_model
+from vfioclient.model import plan as plan_model
+from vfioclient.nova import alias as nova_alias
+from vfioclient.nova import flavors as nova_flavors
 from vfioclient.nvidia import pci_ids
 from vfioclient.nvidia import profiles
+from vfioclient.render import runbook
 from vfioclient.rules import plan as rules
 from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.tests.unit import builders
@@ -214,3 +223,197 @@ class TestSharedProductId(testtools.TestCase):
         self.assertIn('A16: 0x10de 0x14a9', reason)
         self.assertIn('A2: 0x10de 0x157e', reason)
         self.assertEqual((), plan.hosts)
+
+
+def private_estate(access=('proj-b', 'proj-a'), public=False, **specs):
+    """cmp1 with 2 servers of the flavor vgpu.a40-2q (private or not)."""
+    b = builders.PlanEstateBuilder()
+    b.host('cmp1')
+    b.host('cmp2')
+    providers = b.legacy_gpu('cmp1', used=2)
+    b.legacy_gpu('cmp2')
+    flavor = builders.a40_flavor(b, **specs)
+    flavor = dataclasses.replace(flavor, is_public=public,
+                                 access_projects=access)
+    b.flavors[-1] = flavor
+    b.servers_on('vm', 'cmp1', flavor, providers, 2)
+    return b
+
+
+class TestPrivateFlavors(testtools.TestCase):
+
+    def test_access_list_is_copied(self):
+        plan = rules.make_plan(private_estate().snapshot())
+        (f,) = plan.flavors
+        self.assertEqual((False, ('proj-a', 'proj-b'), ()),
+                         (f.is_public, f.access_projects, f.notes))
+        again = plan_model.Plan.from_json(plan.to_json())
+        self.assertEqual(('proj-a', 'proj-b'),
+                         again.flavors[0].access_projects)
+
+    def test_public_flavor_has_no_access_list(self):
+        plan = rules.make_plan(private_estate(public=True,
+                                              access=None).snapshot())
+        (f,) = plan.flavors
+        self.assertEqual((True, (), ()),
+                         (f.is_public, f.access_projects, f.notes))
+
+    def test_unknown_access_list_is_noted(self):
+        plan = rules.make_plan(private_estate(access=None).snapshot())
+        (f,) = plan.flavors
+        self.assertEqual(((), False), (f.access_projects, f.is_public))
+        (note,) = f.notes
+        self.assertIn('private but the snapshot has no access list', note)
+
+    def test_snapshot_carries_access_lists(self):
+        snapshot = private_estate().snapshot()
+        doc = snapshot.to_dict()
+        self.assertEqual(['proj-b', 'proj-a'],
+                         doc['flavors'][0]['access_projects'])
+        self.assertEqual(snapshot, cloud_model.Snapshot.from_dict(doc))
+        del doc['flavors'][0]['access_projects']
+        self.assertIsNone(cloud_model.Snapshot.from_dict(
+            doc).flavors[0].access_projects)
+
+
+class FakeNova:
+    """The two reads the collector makes of flavors."""
+
+    def __init__(self, flavors, access):
+        self.flavors = flavors
+        self.access = access
+        self.paths = []
+
+    def negotiate(self, minimum, wanted=None):
+        return wanted or minimum
+
+    def get(self, path, version, params=None, expected=None):
+        self.paths.append(path)
+        if path == '/flavors/detail':
+            return {'flavors': self.flavors}
+        fid = path.split('/')[2]
+        if fid not in self.access:
+            raise client.ApiError('compute', 'GET', path, 404, 'gone')
+        return {'flavor_access': [{'flavor_id': fid, 'tenant_id': t}
+                                  for t in self.access[fid]]}
+
+
+class SerialCloud:
+    def __init__(self, compute):
+        self.compute = compute
+
+    def map(self, func, items, progress=None):
+        return [func(i) for i in items]
+
+
+class TestCollectFlavorAccess(testtools.TestCase):
+
+    def test_access_read_for_private_flavors_only(self):
+        def flavor(fid, public):
+            return {'id': fid, 'name': fid, 'vcpus': 1, 'ram': 1,
+                    'disk': 1, 'os-flavor-access:is_public': public}
+        nova = FakeNova([flavor('pub', True), flavor('priv', False),
+                         flavor('gone', False)],
+                        {'priv': ['p2', 'p1', 'p2']})
+        collector = collect_cloud.Collector(SerialCloud(nova))
+        found = {f.id: f.access_projects for f in collector._flavors()}
+        self.assertEqual({'pub': None, 'priv': ('p1', 'p2'), 'gone': None},
+                         found)
+        self.assertEqual(['/flavors/detail', '/flavors/priv/os-flavor-access',
+                          '/flavors/gone/os-flavor-access'], nova.paths)
+
+
+class TestNumaFlavors(testtools.TestCase):
+
+    def test_topology_reasons(self):
+        reasons = nova_flavors.numa_topology_reasons
+        self.assertEqual([], reasons({'hw:cpu_policy': 'shared',
+                                      'resources:VGPU': '1'}))
+        self.assertEqual(['hw:numa_nodes=2'], reasons({'hw:numa_nodes': '2'}))
+        self.assertEqual(['hw:cpu_policy=dedicated'],
+                         reasons({'hw:cpu_policy': 'dedicated'}))
+        self.assertEqual(['hw:mem_page_size=large', 'resources1:PCPU=4'],
+                         reasons({'hw:mem_page_size': 'large',
+                                  'resources1:PCPU': '4'}))
+        self.assertEqual('preferred', nova_flavors.pci_numa_policy(
+            {'hw:pci_numa_affinity_policy': 'preferred'}))
+        self.assertIsNone(nova_flavors.pci_numa_policy({}))
+
+    def plan(self, policy=None, **specs):
+        b = private_estate(access=None, public=True, **specs)
+        return rules.make_plan(b.snapshot(), options=rules.Options(
+            alias_numa_policy=policy))
+
+    def test_numa_flavor_is_noted_under_the_default_policy(self):
+        plan = self.plan(**{'hw:numa_nodes': '1'})
+        (note,) = plan.flavors[0].notes
+        self.assertIn('hw:numa_nodes=1', note)
+        self.assertIn("numa_policy legacy (Nova's default for the alias)",
+                      note)
+        self.assertIn('--alias-numa-policy preferred', note)
+        for line in plan.controllers.alias + plan.hosts[0].alias:
+            self.assertNotIn('numa_policy', json.loads(line))
+        self.assertIsNone(plan.aliases[0].numa_policy)
+
+    def test_plain_flavor_has_no_note(self):
+        self.assertEqual((), self.plan().flavors[0].notes)
+        self.assertEqual((), self.plan('preferred').flavors[0].notes)
+
+    def test_alias_numa_policy_goes_on_every_alias_line(self):
+        plan = self.plan('preferred', **{'hw:cpu_policy': 'dedicated'})
+        lines = list(plan.controllers.alias) + [
+            a for h in plan.hosts for a in h.alias]
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertEqual('preferred', json.loads(line)['numa_policy'])
+        self.assertEqual('preferred', plan.aliases[0].numa_policy)
+        self.assertEqual('preferred',
+                         plan.inputs.options['alias_numa_policy'])
+        (note,) = plan.flavors[0].notes
+        self.assertIn('numa_policy preferred (the alias', note)
+        self.assertIn('always schedules', note)
+        # Nova's own parser takes the lines, all with one policy.
+        parsed = nova_alias.parse_aliases(lines)
+        self.assertEqual({'preferred'},
+                         {a.numa_policy for a in parsed.values()})
+
+    def test_flavor_policy_overrides_the_alias(self):
+        plan = self.plan('preferred', **{
+            'hw:cpu_policy': 'dedicated',
+            'hw:pci_numa_affinity_policy': 'required'})
+        (note,) = plan.flavors[0].notes
+        self.assertIn("numa_policy required (the flavor's "
+                      "hw:pci_numa_affinity_policy)", note)
+
+    def test_unknown_policy_is_refused(self):
+        self.assertRaises(ValueError, rules.make_plan,
+                          builders.two_host_estate().snapshot(),
+                          options=rules.Options(alias_numa_policy='near'))
+
+
+class TestRunbookFlavorNotes(testtools.TestCase):
+
+    def test_nothing_to_say(self):
+        plan = rules.make_plan(builders.two_host_estate().snapshot())
+        self.assertEqual([], runbook.flavor_notes(plan))
+
+    def test_private_and_numa_flavors(self):
+        plan = rules.make_plan(private_estate(
+            **{'hw:numa_nodes': '2'}).snapshot())
+        text = '\n'.join(runbook.flavor_notes(plan))
+        self.assertIn('### Project access of private flavors', text)
+        self.assertIn('| vgpu.a40-2q.vf | vgpu.a40-2q | proj-a, proj-b |',
+                      text)
+        self.assertIn('openstack flavor show vgpu.a40-2q.vf -c '
+                      'access_project_ids', text)
+        self.assertIn('### NUMA affinity of the VFs', text)
+        self.assertIn("no `numa_policy` (Nova's default, legacy", text)
+        self.assertIn('hw:numa_nodes=2', text)
+        self.assertIn('private: 2 project(s)', runbook.render(plan))
+        plan = rules.make_plan(
+            private_estate(access=None, **{'hw:numa_nodes': '2'}).snapshot(),
+            options=rules.Options(alias_numa_policy='required'))
+        text = '\n'.join(runbook.flavor_notes(plan))
+        self.assertIn('> Warning: ACCESS: the source flavor vgpu.a40-2q is '
+                      'private but the snapshot has no access list', text)
+        self.assertIn('set `numa_policy = required`', text)
