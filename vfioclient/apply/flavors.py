@@ -25,6 +25,10 @@ Order of work (:func:`apply`):
    legacy vGPU providers, or the alias name is used for another class;
 4. each flavor is written on its own; one failure never stops the others.
 
+Private flavors get their projects' access (a plan copies the source
+flavor's access list): only the projects the flavor lacks are added, so a
+re-run adds nothing twice and the rows say which were added.
+
 Resumable without a local journal: a flavor is created with a description
 that starts with :data:`INCOMPLETE_MARK`, then gets its extra specs and
 project access, and only then its real description.  A run killed in the
@@ -136,6 +140,25 @@ def _result(spec, action, flavor_id=None, reason=''):
                   spec.alias_line, spec.device_spec_hint(), reason)
 
 
+def _access_text(verb, projects):
+    return '%s %s' % (verb, ', '.join(projects)) if projects else ''
+
+
+@dataclasses.dataclass
+class Grants:
+    """What :meth:`Writer._grant` did: projects added, and projects Nova
+    refused (``(project, why)``: gone from Keystone)."""
+
+    added: list = dataclasses.field(default_factory=list)
+    skipped: list = dataclasses.field(default_factory=list)
+
+    def reasons(self):
+        out = [_access_text('granted access to', self.added)] \
+            if self.added else []
+        out += ['not granted to %s: %s' % s for s in self.skipped]
+        return out
+
+
 # -- building specs ----------------------------------------------------------
 
 def vgpu_type_names(type_name):
@@ -221,7 +244,8 @@ def specs_from_plan(plan):
             vendor_id=a.vendor_id if a else None,
             product_id=a.product_id if a else None,
             source_flavor=f.source_flavor,
-            source_flavor_id=f.source_flavor_id))
+            source_flavor_id=f.source_flavor_id,
+            projects=tuple(f.access_projects)))
     return specs
 
 
@@ -451,7 +475,9 @@ class Writer:
     # -- steps -------------------------------------------------------------
     def _create(self, spec):
         if self.dry_run:
-            return _result(spec, WOULD_CREATE)
+            return _result(spec, WOULD_CREATE, reason=_access_text(
+                'would grant access to', spec.projects if not spec.is_public
+                else ()))
         self.hook('create', spec)
         try:
             flavor = compute_api.create_flavor(self.compute, spec.body(
@@ -476,12 +502,13 @@ class Writer:
         except client.ApiError as e:
             return self._undo(spec, fid, e)
         self.hook('access', spec)
-        self._grant(spec, fid)
+        granted = self._grant(spec, fid)
         self.hook('finish', spec)
         compute_api.set_flavor_description(self.compute, fid,
                                            spec.description)
-        return _result(spec, CREATED, fid,
-                       'resumed an interrupted create' if resumed else '')
+        reasons = ['resumed an interrupted create'] if resumed else []
+        reasons += granted.reasons()
+        return _result(spec, CREATED, fid, '; '.join(reasons))
 
     def _undo(self, spec, fid, error):
         try:
@@ -496,13 +523,26 @@ class Writer:
                        '%s; the half-made flavor was deleted again' % error)
 
     def _grant(self, spec, fid):
-        if spec.is_public or not spec.projects:
-            return
-        have = set(compute_api.list_flavor_access(self.compute, fid))
-        for project in spec.projects:
-            if project in have:
+        """Give the spec's projects access to a private flavor: only those
+        it lacks (a re-run adds nothing twice).  :returns: :class:`Grants`.
+        """
+        grants = Grants()
+        for project in self._missing_access(spec, fid):
+            try:
+                compute_api.add_flavor_access(self.compute, fid, project)
+            except client.ApiError as e:
+                # Nova checks the project in Keystone first (HTTP 400 "not
+                # a valid project": identity.verify_project_id in
+                # _add_tenant_access, nova/api/openstack/compute/
+                # flavor_access.py, stable/2026.1): a project deleted since
+                # keeps its entry on the source flavor but cannot be added
+                # to a new one.  Already there (409) is fine.
+                if e.status != 400:
+                    raise
+                grants.skipped.append((project, e.detail or str(e)))
                 continue
-            compute_api.add_flavor_access(self.compute, fid, project)
+            grants.added.append(project)
+        return grants
 
     def _missing_access(self, spec, fid):
         if spec.is_public or not spec.projects:
@@ -524,30 +564,28 @@ class Writer:
                                'would resume an interrupted create')
             return self._finish(spec, flavor, resumed=True)
         extra = extra_spec_differences(flavor, spec)
+        if extra and not self.update_extra_specs:
+            return _result(spec, CONFLICT, fid,
+                           'extra specs differ: %s (--update-extra-specs'
+                           ' updates them)' % '; '.join(extra))
+        missing = self._missing_access(spec, fid)
+        if not extra and not missing:
+            return _result(spec, EXISTS, fid)
+        if self.dry_run:
+            return _result(spec, WOULD_UPDATE, fid, '; '.join(
+                extra + ([_access_text('would grant access to', missing)]
+                         if missing else [])))
         if extra:
-            if not self.update_extra_specs:
-                return _result(spec, CONFLICT, fid,
-                               'extra specs differ: %s (--update-extra-specs'
-                               ' updates them)' % '; '.join(extra))
-            if self.dry_run:
-                return _result(spec, WOULD_UPDATE, fid, '; '.join(extra))
             self.hook('extra_specs', spec)
             compute_api.set_flavor_extra_specs(self.compute, fid,
                                                spec.extra_specs)
             for key in sorted(set(flavor.get('extra_specs') or {})
                               - set(spec.extra_specs)):
                 compute_api.delete_flavor_extra_spec(self.compute, fid, key)
-            return _result(spec, UPDATED, fid, '; '.join(extra))
-        missing = self._missing_access(spec, fid)
-        if missing:
-            if self.dry_run:
-                return _result(spec, WOULD_UPDATE, fid,
-                               'would grant access to %s' % ', '.join(
-                                   missing))
-            self._grant(spec, fid)
-            return _result(spec, UPDATED, fid,
-                           'granted access to %s' % ', '.join(missing))
-        return _result(spec, EXISTS, fid)
+        granted = self._grant(spec, fid) if missing else Grants()
+        action = UPDATED if extra or granted.added else EXISTS
+        return _result(spec, action, fid,
+                       '; '.join(extra + granted.reasons()))
 
     def _read_by_name(self, name):
         return flavors_by_name(self.compute).get(name)

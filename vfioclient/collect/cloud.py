@@ -20,6 +20,10 @@ to find providers with nothing allocated), then per-provider reads only for
 the child providers and only what is not known yet.
 
 ``per-provider``: the straightforward way (every read for every provider).
+
+Nova is read in a few paged lists, plus the access list of each private
+flavor (``GET /flavors/{id}/os-flavor-access``: a plan copies it to the
+new flavor).
 It exists to prove, in tests and benchmarks, that ``bulk`` misses nothing.
 
 Which providers "matter" and which traits are kept is decided once, in
@@ -405,8 +409,25 @@ class Collector:
                 for h in compute_api.list_hypervisors(self.cloud.compute)]
 
     def _flavors(self):
-        return [_flavor(f)
-                for f in compute_api.list_flavors(self.cloud.compute)]
+        flavors = [_flavor(f)
+                   for f in compute_api.list_flavors(self.cloud.compute)]
+        private = [f for f in flavors if not f.is_public]
+        found = self.cloud.map(self._flavor_access, private)
+        access = {f.id: a for f, a in zip(private, found)}
+        return [dataclasses.replace(f, access_projects=access[f.id])
+                if f.id in access else f for f in flavors]
+
+    def _flavor_access(self, flavor):
+        """The projects of a private flavor, sorted; None when the flavor
+        went away meanwhile (404)."""
+        try:
+            projects = compute_api.list_flavor_access(self.cloud.compute,
+                                                      flavor.id)
+        except client.ApiError as e:
+            if e.status != 404:
+                raise
+            return None
+        return tuple(sorted(set(projects)))
 
     def _servers(self):
         return [_server(s)

@@ -58,7 +58,8 @@ def summarize_gpu(pf, vfs):
     return model.Gpu(
         address=pf.address,
         model=pci_ids.gpu_model(pf.product_id,
-                                [n for n in names.values() if n]),
+                                [n for n in names.values() if n],
+                                subsystem=pf.subsystem),
         vendor_id=pf.vendor_id,
         product_id=pf.product_id,
         # sriov_numvfs is the kernel's count; VF records are the fallback

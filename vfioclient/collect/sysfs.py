@@ -15,7 +15,8 @@
 Entry point: :func:`collect_host_report`.  Reads, under ``root`` (``/`` on a
 real host, a fake tree in tests):
 
-- ``sys/bus/pci/devices/*``: ``vendor``, ``device``, ``class``, ``driver``,
+- ``sys/bus/pci/devices/*``: ``vendor``, ``device``, ``class``,
+  ``subsystem_vendor``, ``subsystem_device`` (optional), ``driver``,
   ``numa_node``, ``iommu_group``, ``physfn``, ``virtfn*``,
   ``sriov_totalvfs``, ``sriov_numvfs``, ``mdev_supported_types/*``, and on
   VFs ``nvidia/creatable_vgpu_types`` and ``nvidia/current_vgpu_type``;
@@ -116,9 +117,9 @@ class _Reader:
             self.warn(path, 'not a decimal number: %r' % text.strip()[:40])
             return None
 
-    def hex_id(self, path, digits):
+    def hex_id(self, path, digits, required=True):
         """``0x10de`` -> ``10de``; None (with a warning) when garbled."""
-        text = self.text(path)
+        text = self.text(path, required=required)
         if text is None:
             return None
         value = text.strip().lower()
@@ -259,6 +260,10 @@ def _read_device(reader, dev_dir, address, mdevs):
         vendor_id=vendor,
         product_id=product,
         pci_class=pci_class,
+        subsystem_vendor_id=reader.hex_id(
+            os.path.join(dev_dir, 'subsystem_vendor'), 4, required=False),
+        subsystem_device_id=reader.hex_id(
+            os.path.join(dev_dir, 'subsystem_device'), 4, required=False),
         driver=reader.link_name(os.path.join(dev_dir, 'driver'),
                                 must_resolve=False),
         numa_node=reader.integer(os.path.join(dev_dir, 'numa_node')),

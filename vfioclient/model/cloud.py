@@ -102,6 +102,10 @@ class Flavor:
     is_public: bool = True
     description: str = None
     extra_specs: dict = dataclasses.field(default_factory=dict)
+    # Projects with access to a private flavor, sorted (Nova's
+    # os-flavor-access list); None for public flavors and in snapshots of
+    # earlier versions, which did not read it.
+    access_projects: tuple = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,7 +180,9 @@ class Snapshot:
             'hypervisors': [dataclasses.asdict(h) for h in self.hypervisors],
             'flavors': [
                 dict(dataclasses.asdict(f),
-                     extra_specs=dict(sorted(f.extra_specs.items())))
+                     extra_specs=dict(sorted(f.extra_specs.items())),
+                     access_projects=(None if f.access_projects is None
+                                      else list(f.access_projects)))
                 for f in self.flavors],
             'servers': [
                 dict(dataclasses.asdict(s),
@@ -235,7 +241,7 @@ class Snapshot:
                            for s in doc['services']),
             hypervisors=tuple(_record(Hypervisor, h)
                               for h in doc['hypervisors']),
-            flavors=tuple(_record(Flavor, f) for f in doc['flavors']),
+            flavors=tuple(_flavor(f) for f in doc['flavors']),
             servers=tuple(_record(Server, s) for s in doc['servers']),
             strategy=doc.get('strategy', 'bulk'),
             request_counts=dict(doc.get('request_counts', {})),
@@ -250,6 +256,14 @@ def _record(cls, raw):
     """``cls`` from the keys of ``raw`` it knows (newer keys are skipped)."""
     return cls(**{f.name: raw[f.name] for f in dataclasses.fields(cls)
                   if f.name in raw})
+
+
+def _flavor(raw):
+    flavor = _record(Flavor, raw)
+    if flavor.access_projects is None:
+        return flavor
+    return dataclasses.replace(flavor,
+                               access_projects=tuple(flavor.access_projects))
 
 
 DOCUMENT = schema.Document(

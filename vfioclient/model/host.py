@@ -41,6 +41,10 @@ or re-types a key bumps :data:`SCHEMA_VERSION`; new keys may be added)::
       vendor_id          "10de"   4 lowercase hex digits, no 0x
       product_id         "2236"   4 lowercase hex digits, no 0x
       class              "030200" 6 lowercase hex digits, no 0x
+      subsystem_vendor_id  "10de" | null   PCI subsystem ids, which tell
+      subsystem_device_id  "14a9" | null   boards of one product id apart
+                          (25b6: A16 or A2); null when unreadable, and
+                          absent from reports of earlier versions
       driver             "nvidia" | "vfio-pci" | ... | null (unbound)
       numa_node          int | null (-1 is kept as the kernel reports it)
       iommu_group        int | null
@@ -244,6 +248,8 @@ class HostDevice:
     driver: str | None = None
     numa_node: int | None = None
     iommu_group: int | None = None
+    subsystem_vendor_id: str | None = None
+    subsystem_device_id: str | None = None
     physfn: str | None = None
     virtfns: tuple = ()
     sriov_totalvfs: int | None = None
@@ -259,6 +265,14 @@ class HostDevice:
         return self.physfn is not None
 
     @property
+    def subsystem(self):
+        """``(subsystem vendor id, subsystem device id)``, or None when
+        either is unknown."""
+        if self.subsystem_vendor_id and self.subsystem_device_id:
+            return (self.subsystem_vendor_id, self.subsystem_device_id)
+        return None
+
+    @property
     def has_variant_interface(self):
         """True when the VF has NVIDIA's ``nvidia/`` sysfs directory."""
         return (self.creatable_vgpu_types is not None
@@ -270,6 +284,8 @@ class HostDevice:
             'vendor_id': self.vendor_id,
             'product_id': self.product_id,
             'class': self.pci_class,
+            'subsystem_vendor_id': self.subsystem_vendor_id,
+            'subsystem_device_id': self.subsystem_device_id,
             'driver': self.driver,
             'numa_node': self.numa_node,
             'iommu_group': self.iommu_group,
@@ -433,6 +449,8 @@ def _device_from_json(d):
         vendor_id=d['vendor_id'],
         product_id=d['product_id'],
         pci_class=d['class'],
+        subsystem_vendor_id=d.get('subsystem_vendor_id'),
+        subsystem_device_id=d.get('subsystem_device_id'),
         driver=d['driver'],
         numa_node=d['numa_node'],
         iommu_group=d['iommu_group'],

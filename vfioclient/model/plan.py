@@ -26,12 +26,12 @@ Contract (``schema_version`` 2; keys are stable, new keys may be added)::
                  "options": {...}},
       "resource_classes": [str, ...],      # sorted, normalised, valid
       "aliases": [{"name", "resource_class", "device_type", "vendor_id",
-                   "product_id", "line"}],
+                   "product_id", "line", "numa_policy"}],
       "flavors": [{"name", "source_flavor", "source_flavor_id", "vcpus",
                    "ram", "disk", "ephemeral", "swap", "is_public",
                    "description", "extra_specs", "alias", "count",
                    "resource_class", "servers_to_move", "vf_type",
-                   "exists"}],
+                   "exists", "access_projects", "notes"}],
       "type_mappings": [...], "hosts": [...], "controllers": {...},
       "order": [host, ...], "servers": [...], "capacity": [...],
       "placement_settings": [...], "refusals": [{"subject", "reason"}]
@@ -48,11 +48,16 @@ puts on ``provider_after`` (missing in older plans: empty).
 
 ``hosts[]`` items carry ``"mdev_definitions": [{"uuid", "parent",
 "mdev_type", "active"}] | null`` (Nova's persisted mdevs on the host, from
-its host report; null when no report lists them) and the boot script's
-parameters, ``"boot_setup":
-{"vf_type", "type_id", "gpus", "vfs_per_gpu"}``, not its text: the nova.conf
-snippets, boot script and systemd unit are rendered from the plan by
-:mod:`vfioclient.render` (version 1 stored that text).
+its host report; null when no report lists them).
+
+``hosts[]`` items carry the boot script's parameters, ``"boot_setup":
+{"vf_type", "type_id", "gpus", "vfs_per_gpu", "vfs": [{"gpu", "vfs"}]}``,
+not its text: the nova.conf snippets, boot script and systemd unit are
+rendered from the plan by :mod:`vfioclient.render` (version 1 stored that
+text).  ``boot_setup.vfs`` names, per GPU, exactly the VFs of
+``gpus[].vfs``, the list the host's ``device_spec`` lines are made from,
+so that the script and Nova name the same VFs (plans made before it have
+none: their script sets the first ``vfs_per_gpu`` VFs).
 """
 
 import dataclasses
@@ -102,6 +107,7 @@ class AliasPlan:
     vendor_id: str | None
     product_id: str | None
     line: str
+    numa_policy: str | None = None   # set on the line; None: Nova's legacy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +129,12 @@ class FlavorPlan:
     servers_to_move: int
     vf_type: str
     exists: bool
+    # Projects the new flavor gives access to: the source flavor's, when it
+    # is private (sorted project ids).
+    access_projects: tuple[str, ...] = ()
+    # What the operator must know: a NUMA topology the VF must follow, an
+    # access list the snapshot did not carry (the runbook shows them).
+    notes: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,13 +199,21 @@ class Move:
 
 
 @dataclasses.dataclass(frozen=True)
+class GpuVfs:
+    """The VFs of one GPU the boot script sets the type on."""
+    gpu: str                     # PF address
+    vfs: tuple[str, ...]         # VF addresses, = the GpuPlan's vfs
+
+
+@dataclasses.dataclass(frozen=True)
 class BootSetup:
     """The parameters of a host's boot script
-    (``vfioclient.render.bootscript.render_script``)."""
+    (``vfioclient.render.bootscript.render_boot_setup``)."""
     vf_type: str                 # VF vGPU type set on every listed GPU
     type_id: int | None          # embedded when a host report confirms it
     gpus: tuple[str, ...]        # PF addresses
     vfs_per_gpu: int
+    vfs: tuple[GpuVfs, ...] = ()  # exact VFs per GPU (the device_spec's)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -399,6 +419,9 @@ def consistency_problem(plan):
         if aliases[f.alias].resource_class != f.resource_class:
             return ('flavor %s: resource_class %s is not the class of alias '
                     '%s' % (f.name, f.resource_class, f.alias))
+        if f.access_projects and f.is_public:
+            return ('flavor %s is public but lists access_projects'
+                    % f.name)
     for h in plan.hosts:
         problem = boot_setup_problem(h.boot_setup)
         if problem:
@@ -407,6 +430,11 @@ def consistency_problem(plan):
         if c.resource_class not in classes:
             return 'capacity names unknown resource class %s' % (
                 c.resource_class,)
+    for h in plan.hosts:
+        listed = {g.gpu: tuple(g.vfs) for g in h.boot_setup.vfs}
+        if listed and listed != {g.address: tuple(g.vfs) for g in h.gpus}:
+            return ('host %s: boot_setup.vfs does not name the VFs of its '
+                    'gpus (those its device_spec lines match)' % h.host)
     return None
 
 

@@ -39,6 +39,19 @@ Sources:
   The VF device id equals the PF id on A40, A10, A16 and L40S (seen in
   ``lspci -nn`` listings); UNVERIFIED on the others.  T4 and V100 keep
   vGPU as mdevs on the PF (``pf_only``): they cannot move to VFs.
+* MIG-backed types (``mig_backed``): a name with a slice count between
+  board and size, ``<board>-<slices>-<GB><series>`` (``A100-1-5C``,
+  ``A30-2-12C``, ``H100-1-10C``; ``...CME`` with media extensions), as
+  NVIDIA's vGPU type tables name them ("MIG-Backed NVIDIA vGPU for
+  Compute": "Slices per vGPU", "Corresponding GPU Instance Profile",
+  https://docs.nvidia.com/ai-enterprise/release-8/latest/infra-software/vgpu/reference/blackwell.html
+  and the Ampere tables of the vGPU User Guide above).  Such a type can
+  only be created in a MIG GPU instance: MIG mode must be on and GPU and
+  compute instances created (``nvidia-smi mig -cgi ... -C``) before it is
+  offered ("Configuring a GPU for MIG-Backed vGPUs",
+  https://docs.nvidia.com/ai-enterprise/release-4/4.9/infra-software/vgpu/configuration.html).
+  The table marks the ones it lists; :func:`is_mig_backed` applies the
+  naming rule to any name.
 * ``max_instance`` per GPU: the legacy mdev ``description`` gives it; the
   table has A40-2Q = 24 from Nova's ``doc/source/admin/virtual-gpu.rst``
   (Nova 34.0.0).  Other values are computed as
@@ -56,7 +69,7 @@ Board = collections.namedtuple(
     'sriov pf_only')
 Profile = collections.namedtuple(
     'Profile', 'type_id name board verified max_instance max_verified '
-    'source')
+    'source mig_backed')
 
 # name, PF product ids, VF id == PF id verified, GB per GPU, VFs, SR-IOV
 # vGPU, mdev on the PF only (pre-Ampere).
@@ -85,14 +98,21 @@ _SEEN_HARV = ('observed in creatable_vgpu_types, harvester/pcidevices '
 
 
 def _p(type_id, name, verified=False, max_instance=None,
-       max_verified=False, source=_TABLE):
+       max_verified=False, source=_TABLE, mig_backed=False):
     board = board_of_profile(name)
     return Profile(type_id, name, board, verified, max_instance,
-                   max_verified, source)
+                   max_verified, source, mig_backed)
 
 
-_PROFILE_RE = re.compile(r'^(?P<board>.+?)-(?:\d+-)?(?P<size>\d+)'
-                         r'(?P<series>[A-Z])$')
+def _mig(type_id, name):
+    """A MIG-backed profile of the table."""
+    return _p(type_id, name, mig_backed=True)
+
+
+# ``<board>-[<slices>-]<GB><series>[ME]``: ``ME`` is the media-extension
+# variant of a one-slice MIG-backed type (``A100-1-5CME``).
+_PROFILE_RE = re.compile(r'^(?P<board>.+?)-(?:(?P<slices>\d+)-)?'
+                         r'(?P<size>\d+)(?P<series>[A-Z])(?:ME)?$')
 
 
 def board_of_profile(name):
@@ -107,6 +127,13 @@ def profile_size_gb(name):
     return int(m.group('size')) if m else None
 
 
+def is_mig_backed(name):
+    """True for a MIG-backed type name (``NVIDIA A30-1-6C``,
+    ``GRID A100-7-40C``, ``A100-1-5CME``): one with a slice count."""
+    m = _PROFILE_RE.match(vgpu_types.short_name(name))
+    return bool(m and m.group('slices'))
+
+
 PROFILES = (
     _p(230, 'GRID T4-1Q'), _p(234, 'GRID T4-16Q'), _p(319, 'GRID T4-4C'),
     _p(321, 'GRID T4-16C'),
@@ -114,10 +141,16 @@ PROFILES = (
     _p(185, 'GRID V100D-32Q'),
     _p(35, 'GRID M10-0B'),
     _p(468, 'GRID A100-4C'), _p(473, 'GRID A100-40C'),
-    _p(478, 'GRID A100-7-40C'),
+    _mig(474, 'GRID A100-1-5C'), _mig(475, 'GRID A100-2-10C'),
+    _mig(476, 'GRID A100-3-20C'), _mig(477, 'GRID A100-4-20C'),
+    _mig(478, 'GRID A100-7-40C'), _mig(706, 'GRID A100-1-5CME'),
     _p(692, 'GRID A100D-4C'), _p(698, 'GRID A100D-80C'),
-    _p(699, 'GRID A100D-1-10C'), _p(700, 'GRID A100D-2-20C'),
+    _mig(699, 'GRID A100D-1-10C'), _mig(700, 'GRID A100D-2-20C'),
+    _mig(701, 'GRID A100D-3-40C'), _mig(702, 'GRID A100D-4-40C'),
+    _mig(703, 'GRID A100D-7-80C'), _mig(707, 'GRID A100D-1-10CME'),
     _p(684, 'NVIDIA A30-4C'), _p(688, 'NVIDIA A30-24C'),
+    _mig(689, 'NVIDIA A30-1-6C'), _mig(690, 'NVIDIA A30-2-12C'),
+    _mig(691, 'NVIDIA A30-4-24C'), _mig(708, 'NVIDIA A30-1-6CME'),
     _p(555, 'NVIDIA A40-1B'),
     _p(558, 'NVIDIA A40-2Q', max_instance=24, max_verified=True,
        source=_TABLE + '; max_instance 24 from Nova virtual-gpu.rst'),

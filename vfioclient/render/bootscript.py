@@ -25,6 +25,10 @@ nova-compute.  For each selected GPU it:
    kernel interface the upstream driver documents).  A PF that already has
    fewer VFs than wanted is an error: cycling SR-IOV destroys vGPUs;
 3. waits, bounded, for ``virtfn0..N-1`` and their ``nvidia/`` directory;
+   with a plan's exact VF list (``gpu_vfs``, the VFs its ``device_spec``
+   lines match, so that the script and Nova name the same VFs) for each
+   listed VF instead, which must be a VF of its GPU (``physfn``), and
+   enabling SR-IOV enables every VF;
 4. per VF: leaves it alone when ``current_vgpu_type`` already holds the
    type; otherwise checks that the type is listed in the VF's
    ``creatable_vgpu_types``, writes ``0`` if another type is set (the
@@ -117,6 +121,39 @@ def _validate(vgpu_type, gpus, vfs, type_id, wait_seconds):
     return spec, addresses, number if number is not None else type_id
 
 
+def _validate_gpu_vfs(gpu_vfs, addresses, vfs):
+    """``{PF: (VF, ...)}`` normalised, in the order given.
+
+    :raises ValueError: a bad or repeated address, a VF that is a listed
+        PF, an empty list, ``--vfs`` as well, or ``gpus`` naming other GPUs.
+    """
+    if vfs is not None:
+        raise ValueError('give either a VF count or the VF addresses')
+    listed = {}
+    seen = set()
+    for gpu, vf_list in gpu_vfs.items():
+        pf = pci_address.normalize_address(gpu)
+        if pf in listed:
+            raise ValueError('GPU %s is listed twice' % pf)
+        listed[pf] = []
+        for vf in vf_list:
+            address = pci_address.normalize_address(vf)
+            if address in seen:
+                raise ValueError('VF %s is listed twice' % address)
+            seen.add(address)
+            listed[pf].append(address)
+        if not listed[pf] or len(listed[pf]) > MAX_VFS:
+            raise ValueError('GPU %s: 1 to %d VF addresses, got %d'
+                             % (pf, MAX_VFS, len(listed[pf])))
+    if seen & set(listed):
+        raise ValueError('a listed VF is also a listed GPU')
+    if addresses and addresses != list(listed):
+        raise ValueError('the GPUs %s are not those the VF addresses are '
+                         'listed for (%s)' % (', '.join(addresses),
+                                              ', '.join(listed)))
+    return listed
+
+
 def _q(value):
     return shlex.quote(str(value))
 
@@ -127,21 +164,28 @@ def _comment(value):
 
 
 def render_script(vgpu_type, gpus=(), vfs=None, type_id=None,
-                  wait_seconds=DEFAULT_WAIT_SECONDS):
+                  wait_seconds=DEFAULT_WAIT_SECONDS, gpu_vfs=None):
     """The POSIX sh boot script.
 
     :param vgpu_type: type id (``597``, ``nvidia-597``) or profile name
         (``NVIDIA A10-24Q``; matched case-insensitively, also on the part
         after the last space).
-    :param gpus: PF addresses; empty means all eligible GPUs found at boot.
+    :param gpus: PF addresses; empty means all eligible GPUs found at boot
+        (or the GPUs of ``gpu_vfs``).
     :param vfs: VFs to configure per GPU (the first N); None means the
         VFs that exist at boot, or ``sriov_totalvfs`` when enabling them.
     :param type_id: the id of a profile name when known at generation time
         (cross-checked at boot).
+    :param gpu_vfs: ``{PF: [VF address, ...]}``: set the type on exactly
+        these VFs (a plan's list, the one its ``device_spec`` lines match);
+        enabling SR-IOV then enables every VF, and a listed address that is
+        not a VF of its GPU fails.  Not with ``vfs``.
     :raises ValueError: for any value that is not safe or not valid.
     """
     spec, addresses, known_id = _validate(vgpu_type, gpus, vfs, type_id,
                                           wait_seconds)
+    listed = _validate_gpu_vfs(gpu_vfs, addresses, vfs) if gpu_vfs else {}
+    addresses = list(listed) or addresses
     match = ' '.join(spec.split()).lower()
     values = {
         # Header comments.
@@ -149,7 +193,8 @@ def render_script(vgpu_type, gpus=(), vfs=None, type_id=None,
         'GPU_SELECTION': (
             'GPUs: %s' % ', '.join(addresses) if addresses
             else 'GPUs: every eligible NVIDIA SR-IOV GPU found at boot'),
-        'VFS_COMMENT': 'all' if vfs is None else vfs,
+        'VFS_COMMENT': ('the listed ones (GPU_VFS)' if listed
+                        else 'all' if vfs is None else vfs),
         'SRIOV_MANAGE': SRIOV_MANAGE,
         'WAIT_SECONDS': wait_seconds,
         # Settings: shell words.
@@ -161,6 +206,8 @@ def render_script(vgpu_type, gpus=(), vfs=None, type_id=None,
             '1' if vgpu_types.type_spec_number(spec) is not None else '0'),
         'VFS_PER_GPU': _q('' if vfs is None else vfs),
         'GPUS': _q(' '.join(addresses)),
+        'GPU_VFS': _q(' '.join('%s=%s' % (pf, ','.join(vf_list))
+                               for pf, vf_list in listed.items())),
         'PF_ONLY_PRODUCTS': _q(' '.join(
             '0x' + p for p in sorted(pci_ids.PF_ONLY_VGPU_PRODUCTS))),
         'DEFAULT_WAIT_SECONDS': _q(wait_seconds),
@@ -169,6 +216,22 @@ def render_script(vgpu_type, gpus=(), vfs=None, type_id=None,
     # One pass: a value can never introduce a placeholder.
     return _PLACEHOLDER_RE.sub(lambda m: str(values[m.group(1)]),
                                _script_template())
+
+
+def render_boot_setup(setup, wait_seconds=DEFAULT_WAIT_SECONDS):
+    """The boot script of a plan's host
+    (:class:`vfioclient.model.plan.BootSetup`): with the exact VF list of
+    each GPU when the plan has it (the VFs its ``device_spec`` lines
+    match), else the first ``vfs_per_gpu`` VFs (plans made before the list
+    was kept)."""
+    if setup.vfs:
+        return render_script(
+            setup.vf_type, gpus=list(setup.gpus), type_id=setup.type_id,
+            wait_seconds=wait_seconds,
+            gpu_vfs={g.gpu: list(g.vfs) for g in setup.vfs})
+    return render_script(setup.vf_type, gpus=list(setup.gpus),
+                         vfs=setup.vfs_per_gpu, type_id=setup.type_id,
+                         wait_seconds=wait_seconds)
 
 
 def render_systemd_unit(vgpu_type, script_path=DEFAULT_SCRIPT_PATH):

@@ -32,6 +32,7 @@ from vfioclient.nova import releases
 from vfioclient.render import bootscript
 from vfioclient.render import mdevs
 from vfioclient.render import novaconf
+from vfioclient.rules.plan import flavors as plan_flavors
 
 FENCE = '```'
 
@@ -158,10 +159,10 @@ def _summary(plan):
     out += ['### New flavors', '']
     out.append(_table(
         ('flavor', 'from', 'vCPU', 'RAM MB', 'disk GB', 'extra specs',
-         'servers to move'),
+         'access', 'servers to move'),
         [(f.name, f.source_flavor, f.vcpus, f.ram, f.disk,
           ', '.join('%s=%s' % kv for kv in sorted(f.extra_specs.items())),
-          f.servers_to_move) for f in plan.flavors]))
+          _access_cell(f), f.servers_to_move) for f in plan.flavors]))
     out += ['### Conversion order', '']
     out.append(_table(
         ('step', 'host', 'kind', 'servers to move off'),
@@ -268,6 +269,72 @@ def live_migration_decision(plan):
     return out + ['']
 
 
+def _access_cell(flavor):
+    if flavor.is_public:
+        return 'public'
+    return 'private: %d project(s)' % len(flavor.access_projects)
+
+
+def flavor_notes(plan):
+    """Markdown lines on the new flavors' project access and NUMA affinity
+    (empty when there is nothing to say): which private flavors get which
+    projects, and which flavors' servers must find their VF on their NUMA
+    node under the alias ``numa_policy``, with the trade-off."""
+    return _access_lines(plan) + _numa_lines(plan)
+
+
+def _access_lines(plan):
+    private = [f for f in plan.flavors if not f.is_public]
+    if not private:
+        return []
+    out = ['### Project access of private flavors', '',
+           'A private flavor is created private, and `openstack vfio '
+           'flavor create --from-plan` gives it the projects of its source '
+           'flavor (only those it lacks: running it again adds nothing '
+           'twice). Projects Nova no longer knows are reported, not '
+           'granted.', '',
+           _table(('flavor', 'from', 'projects'),
+                  [(f.name, f.source_flavor,
+                    ', '.join(f.access_projects) or '-')
+                   for f in private])]
+    unknown = [n for f in private for n in f.notes
+               if n.startswith(plan_flavors.ACCESS_NOTE)]
+    out += ['> Warning: %s' % n for n in unknown]
+    if unknown:
+        out.append('')
+    out += ['Check after creating them:', '',
+            _code('\n'.join('openstack flavor show %s -c access_project_ids'
+                            % _q(f.name) for f in private), 'shell')]
+    return out
+
+
+def _numa_lines(plan):
+    notes = [(f, n) for f in plan.flavors for n in f.notes
+             if n.startswith(plan_flavors.NUMA_NOTE)]
+    if not notes:
+        return []
+    policy = next((a.numa_policy for a in plan.aliases if a.numa_policy),
+                  None)
+    return [
+        '### NUMA affinity of the VFs', '',
+        'A VF is a PCI device: for a server with a guest NUMA topology '
+        '(`hw:numa_nodes`, pinned CPUs, hugepages, or the same from its '
+        'image) Nova picks it by NUMA node under the alias `numa_policy` '
+        '(or the flavor\'s `hw:pci_numa_affinity_policy`), which mdev '
+        'vGPUs never required. `legacy` (Nova\'s default) and `required` '
+        'use only VFs of the server\'s NUMA node (legacy also those that '
+        'report none), so a resize fails with NoValidHost when the free '
+        'VFs are on the other node; `preferred` falls back to any VF, '
+        'with cross-NUMA traffic; `socket` accepts the same socket. The '
+        'alias lines of this plan set %s.' % (
+            '`numa_policy = %s`' % policy if policy else
+            'no `numa_policy` (Nova\'s default, legacy; `openstack vfio '
+            'plan --alias-numa-policy preferred` changes it)'), '',
+        _table(('flavor', 'from', 'servers to move', 'note'),
+               [(f.name, f.source_flavor, f.servers_to_move,
+                 n[len(plan_flavors.NUMA_NOTE):]) for f, n in notes])]
+
+
 def _provider_trees(plan):
     kinds = collections.OrderedDict()
     for host in plan.hosts:
@@ -368,7 +435,7 @@ def _phase_prepare(plan, plan_file):
               % _q(plan_file), 'shell')] + _controllers_step(plan) + [
         '3. Create the new flavors:', '',
         _code('openstack vfio flavor create --from-plan %s'
-              % _q(plan_file), 'shell'),
+              % _q(plan_file), 'shell')] + flavor_notes(plan) + [
         'Verify:', '',
         _code('openstack vfio verify --from-plan %s --summary\n'
               'openstack flavor show '
@@ -419,9 +486,7 @@ def _switch_driver(host):
         '5. Switch the host to the NVIDIA variant driver (vGPU 17+ host '
         'driver), install the boot script and its unit, and reboot:', '',
         '<details><summary>/usr/local/sbin/vfio-vgpu-setup</summary>\n',
-        _code(bootscript.render_script(
-            setup.vf_type, gpus=list(setup.gpus), vfs=setup.vfs_per_gpu,
-            type_id=setup.type_id), 'sh'),
+        _code(bootscript.render_boot_setup(setup), 'sh'),
         '</details>\n',
         '<details><summary>/etc/systemd/system/vfio-vgpu-setup.service'
         '</summary>\n',

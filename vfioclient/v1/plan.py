@@ -17,6 +17,7 @@ from osc_lib import exceptions
 import tabulate
 
 from vfioclient import fileio
+from vfioclient.nova import alias as nova_alias
 from vfioclient.render import runbook
 from vfioclient.rules import plan as plan_rules
 from vfioclient.v1 import base
@@ -103,6 +104,18 @@ class Plan(base.DocumentLister):
                  'cannot, and choosing later costs a second resize of '
                  'every server. See the runbook\'s decisions.')
         base.add_nova_release_option(parser)
+        parser.add_argument(
+            '--alias-numa-policy', metavar='<policy>',
+            choices=nova_alias.NUMA_POLICIES,
+            help='Set "numa_policy" on the [pci] alias lines: %s. Default: '
+                 'none set, Nova\'s default "legacy": a server with a guest '
+                 'NUMA topology (hw:numa_nodes, pinned CPUs, hugepages) gets '
+                 'only a VF of its NUMA node when the VF reports one, which '
+                 'mdev vGPUs never required. "preferred" schedules such '
+                 'servers even when only VFs of another node are free (at a '
+                 'cross-NUMA cost); "required" is strict; "socket" accepts '
+                 'a VF of the same socket. The plan notes the flavors '
+                 'concerned.' % ', '.join(nova_alias.NUMA_POLICIES))
         base.add_file_option(
             parser, '--output', 'Also write the plan document (JSON) to '
             '<file> (mode 0600).')
@@ -120,7 +133,8 @@ class Plan(base.DocumentLister):
                 flavor_name_template=parsed_args.flavor_name_template,
                 hosts=tuple(parsed_args.hosts),
                 live_migratable=parsed_args.live_migratable,
-                nova_release=parsed_args.nova_release)
+                nova_release=parsed_args.nova_release,
+                alias_numa_policy=parsed_args.alias_numa_policy)
             plan_rules.check_templates(options)
         except ValueError as e:
             raise exceptions.CommandError(str(e))

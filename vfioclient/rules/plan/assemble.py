@@ -253,7 +253,7 @@ def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
     drain = capacity.simulate(by_host, moves, existing)
     aliases = nova_config.alias_plans(
         [c for items in by_host.values() for c in items], alias_of, rc_of,
-        options.live_migratable)
+        options.live_migratable, options.alias_numa_policy)
     mappings = _type_mappings(by_host, alias_of, rc_of)
     refusals = refused + refused_gpus + refused_hosts + refused_old + [
         model.Refusal('host %s' % h, r) for h, r in drain.blocked.items()]

@@ -13,7 +13,13 @@
 """New flavors: one per (legacy flavor, VF type) the moving servers use.
 
 Each copies its source flavor and translates its extra specs: the legacy
-vGPU requests and their traits go, ``pci_passthrough:alias`` comes in.
+vGPU requests and their traits go, ``pci_passthrough:alias`` comes in.  A
+private source flavor's project access is copied (``access_projects``).
+
+A flavor whose servers have a guest NUMA topology gets a note: its VF is a
+PCI request, which Nova fits to the server's NUMA cells under the request's
+``numa_policy`` (``_filter_pools_for_numa_cells`` in ``nova/pci/stats.py``,
+stable/2026.1), which mdev vGPUs (Placement resources) never were.
 """
 
 import collections
@@ -59,6 +65,66 @@ def translate_extra_specs(extra_specs, mdev_classes, legacy_traits, alias,
     return dict(sorted(specs.items()))
 
 
+# The kinds of FlavorPlan notes, as their first word.
+NUMA_NOTE = 'NUMA: '
+ACCESS_NOTE = 'ACCESS: '
+
+# What each NUMA policy means for a server with a guest NUMA topology
+# (``_filter_pools_for_numa_cells``, nova/pci/stats.py, stable/2026.1).
+NUMA_EFFECTS = {
+    'legacy': ('only a VF on one of its NUMA nodes, or one that reports no '
+               'NUMA node, is used: a resize or boot fails (NoValidHost) '
+               'when the free VFs are all on another node, which never '
+               'happened with mdev vGPUs; --alias-numa-policy preferred '
+               'lets it use them, at a cross-NUMA cost'),
+    'required': ('only a VF on one of its NUMA nodes is used (strict): a '
+                 'resize or boot fails when the free VFs are all on another '
+                 'node'),
+    'preferred': ('a VF on its NUMA node is used when one is free, else '
+                  'any VF: it always schedules, possibly with cross-NUMA '
+                  'traffic'),
+    'socket': ('a VF on the socket of its NUMA node is used (needs socket '
+               'information for every host NUMA cell): a resize or boot '
+               'fails when the free VFs are all on another socket'),
+}
+
+
+def numa_note(extra_specs, alias_numa_policy):
+    """The note for a new flavor whose servers have a guest NUMA topology,
+    or None."""
+    reasons = nova_flavors.numa_topology_reasons(extra_specs)
+    if not reasons:
+        return None
+    flavor_policy = nova_flavors.pci_numa_policy(extra_specs)
+    policy = flavor_policy or alias_numa_policy or 'legacy'
+    if flavor_policy:
+        origin = 'the flavor\'s %s' % nova_flavors.PCI_NUMA_POLICY_KEY
+    elif alias_numa_policy:
+        origin = 'the alias (--alias-numa-policy)'
+    else:
+        origin = 'Nova\'s default for the alias'
+    return (NUMA_NOTE + 'its servers have a guest NUMA topology (%s); with '
+            'numa_policy %s (%s) %s' % (
+                ', '.join(reasons), policy, origin,
+                NUMA_EFFECTS.get(policy, 'Nova refuses an unknown policy')))
+
+
+def _access(source):
+    """``(projects, notes)`` the new flavor copies from a private source
+    flavor."""
+    if source is None or source.is_public:
+        return (), ()
+    if source.access_projects is None:
+        return (), (ACCESS_NOTE + 'the source flavor %s is private but the '
+                    'snapshot has no access list for it (taken by an older '
+                    'vfioclient, or the flavor went away meanwhile): take '
+                    'the snapshot again, or grant the projects of '
+                    '"openstack flavor show %s -c access_project_ids" by '
+                    'hand after "vfio flavor create"'
+                    % (source.name, source.id),)
+    return tuple(sorted(source.access_projects)), ()
+
+
 def _groups(moves):
     """``{(legacy flavor, VF type): [Move, ...]}`` in a stable order."""
     groups = collections.OrderedDict()
@@ -100,6 +166,10 @@ def flavor_plans(moves, flavors, options, alias_of, rc_of, estate):
         names[name] = (fname, vf_name)
         new_specs = translate_extra_specs(specs, estate.mdev_classes,
                                           legacy_traits, alias, count)
+        projects, notes = _access(source)
+        note = numa_note(new_specs, options.alias_numa_policy)
+        if note:
+            notes += (note,)
         plans.append(model.FlavorPlan(
             name=name, source_flavor=fname,
             source_flavor_id=source.id if source else None,
@@ -113,7 +183,8 @@ def flavor_plans(moves, flavors, options, alias_of, rc_of, estate):
             extra_specs=new_specs, alias=alias, count=count,
             resource_class=rc_of[vf_name],
             servers_to_move=len({m.server.id for m in members}),
-            vf_type=vf_name, exists=name in flavors))
+            vf_type=vf_name, exists=name in flavors,
+            access_projects=projects, notes=notes))
         for m in members:
             flavor_of[m.server.id] = plans[-1]
     plans.sort(key=lambda f: f.name)

@@ -23,6 +23,7 @@ from vfioclient.nvidia import vgpu_types
 from vfioclient.nova import pci_address
 from vfioclient.nova import releases
 from vfioclient.model import plan as model
+from vfioclient.nvidia import profiles
 from vfioclient.rules.plan import nova_config
 
 
@@ -104,16 +105,22 @@ def _boot_type_id(spec, type_id):
 def boot_setup(gpus, verified):
     """The boot script's parameters for a host's planned GPUs.
 
-    :raises ValueError: a VF type or PF address the script cannot take.
+    The script sets the type on exactly each GPU's ``vfs``, the list its
+    ``device_spec`` lines are made from
+    (:func:`.nova_config.device_spec_lines`), so both name the same VFs.
+
+    :raises ValueError: a VF type or PCI address the script cannot take.
     """
     first = gpus[0]
     spec = vgpu_types.validate_type_spec(first.vf_type_name)
     for g in gpus:
-        pci_address.normalize_address(g.address)
+        for address in (g.address,) + tuple(g.vfs):
+            pci_address.normalize_address(address)
     return model.BootSetup(
         vf_type=first.vf_type_name,
         type_id=_boot_type_id(spec, first.vf_type_id) if verified else None,
-        gpus=tuple(g.address for g in gpus), vfs_per_gpu=first.vf_count)
+        gpus=tuple(g.address for g in gpus), vfs_per_gpu=first.vf_count,
+        vfs=tuple(model.GpuVfs(g.address, tuple(g.vfs)) for g in gpus))
 
 
 def _drain_moves(host, drains, flavor_of):
@@ -157,7 +164,8 @@ def host_plan(host, items, order, drains, alias_of, flavor_of, options,
     for gp in gpus:
         line = nova_config.alias_line(alias_of[gp.vf_type_name],
                                       gp.resource_class, nova_config.NVIDIA,
-                                      gp.product_id, options.live_migratable)
+                                      gp.product_id, options.live_migratable,
+                                      options.alias_numa_policy)
         if line not in alias_lines:
             alias_lines.append(line)
     first = gpus[0]
@@ -170,6 +178,14 @@ def host_plan(host, items, order, drains, alias_of, flavor_of, options,
         notes.append('VF addresses come from the legacy provider names '
                      '(no host report): check them with "openstack vfio '
                      'host report" before applying')
+    for g in gpus:
+        if g.legacy_name and profiles.is_mig_backed(g.legacy_name):
+            notes.append(
+                'GPU %s runs the MIG-backed type %s, so it is in MIG mode: '
+                'destroy its GPU instances and disable MIG mode '
+                '(nvidia-smi -i %s -mig 0) before the boot script sets the '
+                'time-sliced type %s' % (g.address, g.legacy_name,
+                                          g.address, g.vf_type_name))
     if not _verified(items):
         notes.append('the VF type id is not confirmed by a host report; '
                      'the boot script resolves %s by name at boot'

@@ -16,7 +16,10 @@ From the host report (mdevs on the PF or its VFs), else from the snapshot
 (an ``mdev_class`` such as ``CUSTOM_NVIDIA_558``, or a class or trait
 naming a profile, e.g. ``CUSTOM_VGPU_A40_2Q``, on the providers or in the
 flavors of the servers on them).  The result is a :class:`Gpu`, or a
-:class:`~vfioclient.model.plan.Refusal` when the GPU cannot move to VFs.
+:class:`~vfioclient.model.plan.Refusal` when the GPU cannot move to VFs,
+or when its board cannot be told (product id 25b6 is the A16 and the A2:
+the PCI subsystem id or the type names must say which, see
+:func:`vfioclient.nvidia.pci_ids.board_of_shared_product`).
 """
 
 import dataclasses
@@ -26,6 +29,7 @@ from vfioclient.nvidia import vgpu_types
 from vfioclient.model import host as host_model
 from vfioclient.model import plan as model
 from vfioclient.nova import flavors as nova_flavors
+from vfioclient.nvidia import pci_ids
 from vfioclient.nvidia import profiles
 from vfioclient.rules.plan import options as plan_options
 
@@ -144,6 +148,42 @@ def _pf_mdev_without_report(gpu, hints):
     return None
 
 
+def _type_names_seen(report, address, gpu):
+    """vGPU type names the host report shows for one GPU, and its legacy
+    profile."""
+    names = [gpu.legacy_name] if gpu.legacy_name else []
+    summary = report.gpu(address)
+    names += [t.name for t in summary.types_offered if t.name]
+    names += [t.name for t in summary.types_in_use if t.name]
+    for dev in [report.device(address)] + report.vfs_of(address):
+        names += [t.name for t in (dev.mdev_supported_types if dev else ())
+                  if t.name]
+    return names
+
+
+def _shared_product_board(gpu, report, summary):
+    """The board of a GPU whose product id several boards share (25b6: A16
+    or A2), from its PCI subsystem id and the type names the report shows;
+    a Refusal naming what to check when they do not tell it."""
+    pf = report.device(gpu.address)
+    found = pci_ids.board_of_shared_product(
+        summary.product_id, pf.subsystem if pf else None,
+        _type_names_seen(report, gpu.address, gpu))
+    if found.board:
+        return found.board
+    boards = pci_ids.SHARED_PRODUCTS[summary.product_id]
+    return model.Refusal(gpu.subject, (
+        'product id %s is shared by the %s and the host report does not '
+        'tell which this GPU is (%s): check "cat /sys/bus/pci/devices/%s/'
+        'subsystem_vendor /sys/bus/pci/devices/%s/subsystem_device" (%s) '
+        'and collect the host report again with this vfioclient' % (
+            summary.product_id, ' and '.join(sorted(set(boards.values()))),
+            found.evidence, gpu.address, gpu.address, ', '.join(
+                '%s: 0x%s 0x%s' % (b, v, d)
+                for (v, d), b in sorted(boards.items(),
+                                        key=lambda kv: kv[1])))))
+
+
 def recognise_legacy(host, address, legacy, report, servers_by_provider,
                      flavors):
     """The :class:`Gpu` with its legacy type, board and product, or a
@@ -193,7 +233,13 @@ def recognise_legacy(host, address, legacy, report, servers_by_provider,
     device = report.gpu(address) if report else None
     if device is None:
         return gpu
-    b = profiles.board_of_product(device.product_id)
+    if device.product_id in pci_ids.SHARED_PRODUCTS:
+        found = _shared_product_board(gpu, report, device)
+        if isinstance(found, model.Refusal):
+            return found
+        b = profiles.board(found)
+    else:
+        b = profiles.board_of_product(device.product_id)
     gpu = dataclasses.replace(gpu, product_id=device.product_id,
                               board=b.name if b else device.model)
     if b is not None and b.pf_only:

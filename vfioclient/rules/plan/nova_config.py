@@ -108,8 +108,11 @@ def provider_traits(device_spec_line, release):
 
 
 def alias_line(name, resource_class, vendor_id, product_id,
-               live_migratable=False):
-    """A ``[pci] alias`` value (JSON)."""
+               live_migratable=False, numa_policy=None):
+    """A ``[pci] alias`` value (JSON); ``numa_policy`` only when chosen
+    (Nova's default is ``legacy``: ``get_alias_from_config`` in
+    ``nova/pci/request.py``, stable/2026.1, whose schema allows
+    ``required``, ``legacy``, ``preferred`` and ``socket``)."""
     value = {'device_type': DEVICE_TYPE, 'name': name,
              'resource_class': resource_class}
     if vendor_id and product_id:
@@ -117,6 +120,8 @@ def alias_line(name, resource_class, vendor_id, product_id,
         value['vendor_id'] = vendor_id
     if live_migratable:
         value['live_migratable'] = LIVE_MIGRATABLE
+    if numa_policy:
+        value['numa_policy'] = numa_policy
     return json.dumps(value, sort_keys=True)
 
 
@@ -142,7 +147,8 @@ def host_conf_remove(legacy_types):
     return tuple(remove)
 
 
-def alias_plans(conversions, alias_of, rc_of, live_migratable=False):
+def alias_plans(conversions, alias_of, rc_of, live_migratable=False,
+                numa_policy=None):
     """One :class:`~vfioclient.model.plan.AliasPlan` per VF type; the
     product id only when every GPU of the type has the same one."""
     products = collections.defaultdict(set)
@@ -156,7 +162,9 @@ def alias_plans(conversions, alias_of, rc_of, live_migratable=False):
         out.append(model.AliasPlan(
             name=name, resource_class=rc, device_type=DEVICE_TYPE,
             vendor_id=NVIDIA if product else None, product_id=product,
-            line=alias_line(name, rc, NVIDIA, product, live_migratable)))
+            line=alias_line(name, rc, NVIDIA, product, live_migratable,
+                            numa_policy),
+            numa_policy=numa_policy))
     return tuple(sorted(out, key=lambda a: a.name))
 
 

@@ -12,10 +12,11 @@
 
 """The operator's choices for a plan and the names they produce.
 
-:class:`Options` holds ``--map`` and the naming templates of ``openstack
-vfio plan``; the ``render_*`` functions turn a template and a VF type into
-the resource class, ``[pci] alias`` name and flavor name, refusing (with
-:class:`TemplateError`) any name Nova or Placement would reject.
+:class:`Options` holds ``--map``, the naming templates and the alias NUMA
+policy of ``openstack vfio plan``; the ``render_*`` functions turn a
+template and a VF type into the resource class, ``[pci] alias`` name and
+flavor name, refusing (with :class:`TemplateError`) any name Nova or
+Placement would reject.
 """
 
 import dataclasses
@@ -23,6 +24,7 @@ import re
 import string
 
 from vfioclient.nvidia import vgpu_types
+from vfioclient.nova import alias as nova_alias
 from vfioclient.nova import names as nova_names
 from vfioclient.nova import releases
 from vfioclient.nvidia import profiles
@@ -50,6 +52,8 @@ class Options:
     # "live_migratable": "yes" on every device_spec and alias line
     live_migratable: bool = False
     nova_release: releases.NovaRelease = releases.DEFAULT
+    # ``numa_policy`` of the alias lines; None: Nova's default (legacy).
+    alias_numa_policy: str = None
 
     def to_json(self):
         return {'maps': ['%s=%s' % m for m in self.maps],
@@ -58,7 +62,8 @@ class Options:
                 'flavor_name_template': self.flavor_name_template,
                 'hosts': list(self.hosts),
                 'live_migratable': self.live_migratable,
-                'nova_release': self.nova_release.series}
+                'nova_release': self.nova_release.series,
+                'alias_numa_policy': self.alias_numa_policy}
 
 
 def parse_maps(values):
@@ -199,7 +204,12 @@ def render_flavor_name(template, source_flavor, vf_type_name, vf_type_id,
 
 
 def check_templates(options):
-    """Validate the templates once with a sample type (early errors)."""
+    """Validate the templates once with a sample type (early errors), and
+    the alias NUMA policy."""
+    if options.alias_numa_policy not in (None,) + nova_alias.NUMA_POLICIES:
+        raise ValueError('--alias-numa-policy must be one of %s, got %r'
+                         % (', '.join(nova_alias.NUMA_POLICIES),
+                            options.alias_numa_policy))
     render_resource_class(options.resource_class_template,
                           'NVIDIA A40-2Q', 558)
     alias = render_alias(options.alias_template, 'NVIDIA A40-2Q', 558)

@@ -15,7 +15,8 @@
 ``--map`` first, then the ``creatable_vgpu_types`` a host report shows for
 that GPU or board, then the built-in table
 (:mod:`vfioclient.nvidia.profiles`).  Refused with a reason when no
-VF type matches, or the GPU cannot offer it.
+VF type matches, the GPU cannot offer it, or it is MIG-backed (it needs a
+MIG GPU instance the boot script cannot create).
 """
 
 import dataclasses
@@ -134,6 +135,21 @@ def _resolve(spec, gpu, reports, source):
                       '' if profile.verified else ', id UNVERIFIED'))
 
 
+def mig_refusal(type_name, gpu):
+    """Why a MIG-backed VF type cannot be planned (see
+    :func:`vfioclient.nvidia.profiles.is_mig_backed`)."""
+    return (
+        '%s is a MIG-backed vGPU type: the GPU must be in MIG mode with a '
+        'GPU instance created for each vGPU (nvidia-smi mig -cgi ... -C) '
+        'before a VF offers the type, and the boot script only sets '
+        'types on VFs (it creates no GPU instances): convert this GPU by '
+        'hand, or move it to a time-sliced type with --map %s=<type '
+        'without a slice count, e.g. %s-%dC>' % (
+            type_name, gpu.legacy_type or gpu.legacy_key or '<legacy type>',
+            profiles.board_of_profile(type_name) or '<board>',
+            profiles.profile_size_gb(type_name) or 4))
+
+
 def choose_vf_type(gpu, reports, maps):
     """A :class:`Choice` for this GPU, or a Refusal.
 
@@ -157,6 +173,8 @@ def choose_vf_type(gpu, reports, maps):
                           % gpu.legacy_type)
     if isinstance(chosen, model.Refusal):
         return chosen
+    if profiles.is_mig_backed(chosen.name):
+        return model.Refusal(gpu.subject, mig_refusal(chosen.name, gpu))
     target_board = profiles.board_of_profile(chosen.name)
     if gpu.board is None:
         gpu = dataclasses.replace(gpu, board=(

@@ -116,6 +116,61 @@ class TestFlavorCreate(sandbox.SandboxTestCase):
         self.assertIn('--project:', r.stderr)
         self.assertNotIn('t2x.vf', self.flavor_names())
 
+    def test_plan_private_flavor_gets_its_projects_once(self):
+        service = self.osc('project', 'show', 'service').json['id']
+        demo = self.osc('project', 'show', 'demo').json['id']
+        gone = self.osc('project', 'create', 't7-gone').json['id']
+        self.osc('project', 'delete', gone, as_json=False)
+        path = self.plan([{'name': 't7.priv', 'is_public': False,
+                           'access_projects': sorted([service, demo])}])
+        rows, _ = self.rows('--dry-run', '--from-plan', path)
+        self.assertEqual('would-create', rows['t7.priv']['action'])
+        self.assertEqual('would grant access to %s' % ', '.join(
+            sorted([service, demo])), rows['t7.priv']['reason'])
+        self.assertNotIn('t7.priv', self.flavor_names())
+        rows, _ = self.rows('--from-plan', path)
+        self.assertEqual(('created', 'granted access to %s' % ', '.join(
+            sorted([service, demo]))), (rows['t7.priv']['action'],
+                                        rows['t7.priv']['reason']))
+        show = self.osc('flavor', 'show', 't7.priv').json
+        self.assertFalse(show['os-flavor-access:is_public'])
+        self.assertEqual({service, demo}, set(show['access_project_ids']))
+        # Access lost since: only that project is added again.
+        self.osc('flavor', 'unset', '--project', demo, 't7.priv',
+                 as_json=False)
+        rows, _ = self.rows('--dry-run', '--from-plan', path)
+        self.assertEqual(('would-update', 'would grant access to %s' % demo),
+                         (rows['t7.priv']['action'],
+                          rows['t7.priv']['reason']))
+        rows, _ = self.rows('--from-plan', path)
+        self.assertEqual(('updated', 'granted access to %s' % demo),
+                         (rows['t7.priv']['action'],
+                          rows['t7.priv']['reason']))
+        rows, _ = self.rows('--from-plan', path)
+        self.assertEqual('exists', rows['t7.priv']['action'])
+        self.assertEqual({service, demo}, set(self.osc(
+            'flavor', 'show', 't7.priv').json['access_project_ids']))
+        # The snapshot a plan is made from carries the access list.
+        snap = self.tmp_path('snapshot.json')
+        self.osc('vfio', 'audit', '--save-snapshot', snap, ok=(0, 1, 2),
+                 as_json=False)
+        with open(snap) as f:
+            saved = {x['name']: x for x in json.load(f)['flavors']}
+        self.assertEqual(sorted([service, demo]),
+                         saved['t7.priv']['access_projects'])
+        self.assertIsNone(saved['vf.a40-2q']['access_projects'])
+        # A project Keystone no longer knows: Nova answers 400, the row
+        # says so and the flavor is still made.
+        path = self.plan([{'name': 't7.gone', 'is_public': False,
+                           'access_projects': sorted([demo, gone])}])
+        rows, _ = self.rows('--from-plan', path)
+        self.assertEqual('created', rows['t7.gone']['action'])
+        self.assertIn('granted access to %s' % demo,
+                      rows['t7.gone']['reason'])
+        self.assertIn('not granted to %s' % gone, rows['t7.gone']['reason'])
+        self.assertEqual([demo], self.osc(
+            'flavor', 'show', 't7.gone').json['access_project_ids'])
+
     def test_conflicts_reported_without_writes(self):
         before = self.flavor_names()
         rows, r = self.rows(

@@ -15,7 +15,8 @@
 :class:`EstateBuilder` makes cloud snapshots shaped like what Nova's libvirt
 driver and Placement report (providers named as Nova names them, servers,
 flavors, allocations); :class:`PlanEstateBuilder` adds whole legacy GPUs
-(one provider per VF); :func:`report` collects a host report from a fake
+(one provider per VF); :func:`estate_snapshot` reads a sandbox estate
+as the collector would; :func:`report` collects a host report from a fake
 sysfs tree.  Shared by the audit, plan, runbook and document tests, so it
 lives outside any ``test_*`` module.
 """
@@ -146,6 +147,48 @@ def two_host_estate():
     b.servers_on('vm', 'cmp1', f, p1, 3)
     b.servers_on('other', 'cmp2', f, p2, 1)
     return b
+
+
+def estate_snapshot(e):
+    """A Snapshot of a sandbox estate, as the collector would read it."""
+    hosts = {h.name: h for h in e.hosts}
+    usage = e.usage()
+    providers = []
+    for p in e.providers:
+        root = e.root(hosts[p.host])
+        providers.append(model.Provider(
+            uuid=p.uuid, name=p.name, generation=1,
+            parent_uuid=p.parent_uuid, root_uuid=root.uuid,
+            inventories={rc: model.Inventory(**inv)
+                         for rc, inv in p.inventories.items()},
+            usages={rc: usage.get(p.uuid, {}).get(rc, 0)
+                    for rc in p.inventories},
+            traits=tuple(sorted(p.traits)), aggregates=()))
+    allocations = [model.Allocation(c.uuid, rp, dict(res))
+                   for c in e.consumers
+                   for rp, res in c.allocations.items()]
+    services = [model.ComputeService('svc-' + h.name, h.name,
+                                           'nova-compute', 'enabled', 'up')
+                for h in e.hosts if h.in_nova]
+    hypervisors = [model.Hypervisor('hv-' + h.name,
+                                          h.hypervisor_hostname, h.name,
+                                          'up', 'enabled')
+                   for h in e.hosts if h.in_nova]
+    flavors = {f.name: f for f in e.flavors}
+    servers = [model.Server(
+        c.uuid, c.name, 'p', 'ACTIVE', c.host,
+        hosts[c.host].hypervisor_hostname, c.flavor,
+        flavor_extra_specs=dict(flavors[c.flavor].extra_specs),
+        flavor_vcpus=flavors[c.flavor].vcpus,
+        flavor_ram=flavors[c.flavor].ram,
+        flavor_disk=flavors[c.flavor].disk) for c in e.servers]
+    return model.build(
+        '2026-11-25T00:00:00Z', {'placement': '1.39', 'compute': '2.100'},
+        '1.39', '2.100', providers, allocations,
+        e.resource_classes + ['VGPU'], services, hypervisors,
+        [model.Flavor(f.flavorid, f.name, f.vcpus, f.ram, f.disk,
+                            extra_specs=dict(f.extra_specs))
+         for f in e.flavors], servers)
 
 
 def report(preset, hostname=None, address=None):

@@ -15,6 +15,7 @@
 import re
 import uuid
 
+import fixtures
 import testtools
 
 from vfioclient.apply import flavors
@@ -26,13 +27,19 @@ class Crash(BaseException):
 
 
 class FakeCompute:
-    """Enough of Nova's flavor API (2.86 validation of ``hw:`` keys)."""
+    """Enough of Nova's flavor API (2.86 validation of ``hw:`` keys).
+
+    ``addTenantAccess`` as ``flavor_access.py`` (stable/2026.1) answers it:
+    400 for a project Keystone does not know (when ``projects`` is set),
+    409 on a public flavor or for a project already there.
+    """
 
     def __init__(self):
         self.flavors = {}
         self.access = {}
         self.writes = []
         self.fail_extra_specs = False
+        self.projects = None     # known project ids; None: all
 
     def negotiate(self, minimum, wanted=None):
         return wanted or minimum
@@ -87,10 +94,30 @@ class FakeCompute:
             return body
         m = re.match(r'^/flavors/([^/]+)/action$', path)
         if m:
-            self.access.setdefault(m.group(1), []).append(
-                body['addTenantAccess']['tenant'])
-            return None
+            try:
+                return self._add_tenant_access(path, m.group(1),
+                                               body['addTenantAccess'])
+            except client.ApiError as e:
+                if expected and e.status in expected:
+                    return None
+                raise
         raise AssertionError(path)
+
+    def _add_tenant_access(self, path, fid, body):
+        tenant = body['tenant']
+        if self.projects is not None and tenant not in self.projects:
+            raise self._err('POST', path, 400, 'Project ID %s is not a '
+                            'valid project.' % tenant)
+        if self.flavors[fid]['os-flavor-access:is_public']:
+            raise self._err('POST', path, 409, 'Can not add access to a '
+                            'public flavor.')
+        if tenant in self.access.get(fid, []):
+            raise self._err('POST', path, 409, 'Flavor access already '
+                            'exists for flavor %s and project %s '
+                            'combination.' % (fid, tenant))
+        self.access.setdefault(fid, []).append(tenant)
+        return {'flavor_access': [{'flavor_id': fid, 'tenant_id': t}
+                                  for t in self.access[fid]]}
 
     def put(self, path, version, body=None, expected=None):
         self.writes.append(('PUT', path))
@@ -324,6 +351,98 @@ class TestApply(testtools.TestCase):
         self.assertIn('was renamed to old', str(e))
         self.assertIn('no longer exists', str(e))
         self.assertEqual([], self.nova.writes)
+
+
+class TestPrivateFlavorAccess(testtools.TestCase):
+    """A plan's private flavor gets its source flavor's projects, once."""
+
+    def setUp(self):
+        super().setUp()
+        self.nova = FakeCompute()
+        self.cloud = Cloud(self.nova, FakePlacement(
+            pci={RC: ['cmp1_0000:41:00.0']}))
+
+    def run_apply(self, specs, **kwargs):
+        return {r.name: r for r in flavors.apply(self.cloud, specs,
+                                                 **kwargs)}
+
+    def private(self, projects=('p1', 'p2')):
+        return spec('priv', is_public=False, projects=list(projects))
+
+    def test_dry_run_shows_the_projects(self):
+        (row,) = self.run_apply([self.private()], dry_run=True).values()
+        self.assertEqual(('would-create', 'would grant access to p1, p2'),
+                         (row.action, row.reason))
+        self.assertEqual([], self.nova.writes)
+
+    def test_created_private_with_access_then_exists(self):
+        (row,) = self.run_apply([self.private()]).values()
+        self.assertEqual(('created', 'granted access to p1, p2'),
+                         (row.action, row.reason))
+        created = self.nova.flavors[row.id]
+        self.assertFalse(created['os-flavor-access:is_public'])
+        self.assertEqual(['p1', 'p2'], self.nova.access[row.id])
+        writes = len(self.nova.writes)
+        (again,) = self.run_apply([self.private()]).values()
+        self.assertEqual(('exists', ''), (again.action, again.reason))
+        self.assertEqual(writes, len(self.nova.writes))
+
+    def test_rerun_adds_only_the_missing_projects(self):
+        (row,) = self.run_apply([self.private()]).values()
+        self.nova.access[row.id].remove('p1')
+        (dry,) = self.run_apply([self.private()], dry_run=True).values()
+        self.assertEqual(('would-update', 'would grant access to p1'),
+                         (dry.action, dry.reason))
+        self.assertEqual(['p2'], self.nova.access[row.id])
+        self.nova.writes.clear()
+        (again,) = self.run_apply([self.private()]).values()
+        self.assertEqual(('updated', 'granted access to p1'),
+                         (again.action, again.reason))
+        self.assertEqual([('POST', '/flavors/%s/action' % row.id)],
+                         self.nova.writes)
+        self.assertEqual(['p2', 'p1'], self.nova.access[row.id])
+
+    def test_access_granted_meanwhile_409_is_fine(self):
+        compute_list = flavors.compute_api.list_flavor_access
+
+        def stale_list(compute, fid):
+            # The list was read before another run added p1.
+            have = compute_list(compute, fid)
+            self.nova.access[fid] = ['p1']
+            return have
+        self.useFixture(fixtures.MockPatchObject(
+            flavors.compute_api, 'list_flavor_access', stale_list))
+        (row,) = self.run_apply([self.private()]).values()
+        self.assertEqual('created', row.action)
+        self.assertEqual(['p1', 'p2'], self.nova.access[row.id])
+
+    def test_project_gone_from_keystone_is_reported_not_fatal(self):
+        self.nova.projects = {'p2'}
+        (row,) = self.run_apply([self.private()]).values()
+        self.assertEqual('created', row.action)
+        self.assertIn('granted access to p2', row.reason)
+        self.assertIn('not granted to p1: Project ID p1 is not a valid '
+                      'project.', row.reason)
+        (again,) = self.run_apply([self.private()]).values()
+        self.assertEqual('exists', again.action)
+        self.assertIn('not granted to p1', again.reason)
+
+    def test_specs_from_plan_carry_the_access_list(self):
+        from vfioclient.apply import planfile
+        from vfioclient.model import plan as plan_model
+        doc = planfile.minimal_document(
+            resource_classes=[RC],
+            aliases=[{'name': 'nvidia-a40-2q', 'resource_class': RC}],
+            flavors=[{'name': 'priv', 'vcpus': 4, 'ram': 1024,
+                      'alias': 'nvidia-a40-2q', 'resource_class': RC,
+                      'is_public': False,
+                      'access_projects': ['p1', 'p2']}])
+        (s,) = flavors.specs_from_plan(plan_model.Plan.from_dict(doc))
+        self.assertEqual((False, ('p1', 'p2')), (s.is_public, s.projects))
+        doc['flavors'][0]['is_public'] = True
+        e = self.assertRaises(plan_model.PlanError,
+                              plan_model.Plan.from_dict, doc)
+        self.assertIn('public but lists access_projects', str(e))
 
 
 class TestVgpuTypeNaming(testtools.TestCase):

@@ -376,3 +376,72 @@ class TestTemplate(base.BaseTestCase):
                             bootscript.SCRIPT_TEMPLATE)
         with open(path, encoding='utf-8') as f:
             self.assertEqual(f.read(), bootscript._script_template())
+
+
+class TestListedVfs(ScriptTestCase):
+    """``gpu_vfs``: exactly the VFs a plan's device_spec names."""
+
+    def test_sets_exactly_the_listed_vfs(self):
+        self.build()
+        script = bootscript.render_script(
+            'NVIDIA L40S-2Q', gpu_vfs={PF: [VFS[1], VFS[3]]})
+        self.assertIn('GPU_VFS=%s=%s,%s' % (PF, VFS[1], VFS[3]),
+                      script.splitlines())
+        self.assertIn("\nGPUS=%s\n" % PF, script)
+        rc, out, err = self.run_script(script)
+        self.assertEqual(0, rc, err)
+        self.assertEqual(['0', '1148', '0', '1148'], self.types())
+        self.assertIn('on 2 VFs: 2 set, 0 already set, 0 failed', out)
+        rc, out, err = self.run_script(script)
+        self.assertIn('0 set, 2 already set', out)
+
+    def test_a_listed_address_that_is_not_a_vf_of_the_gpu_fails(self):
+        spec = fake_sysfs.preset('l40s-fresh')
+        spec['gpus'].append(dict(spec['gpus'][0], address='0000:02:00.0'))
+        self.build(spec)
+        other_vf = fake_sysfs.vf_address('0000:02:00.0', 0)
+        rc, _, err = self.run_script(bootscript.render_script(
+            '1148', gpu_vfs={PF: [VFS[0], other_vf]}))
+        self.assertEqual(1, rc)
+        self.assertIn('GPU %s: %s is not a VF of this GPU' % (PF, other_vf),
+                      err)
+        self.assertIn("plan's VF list is not this host's", err)
+        self.assertEqual(['0'] * 4, self.types())
+
+    def test_enabling_enables_every_vf(self):
+        self.build(fake_sysfs.L40S_HOST)
+        pf = '0000:81:00.0'
+        vf = fake_sysfs.vf_address(pf, 5)
+        rc, out, err = self.run_script(
+            bootscript.render_script('1148', gpu_vfs={pf: [vf]}),
+            '--dry-run')
+        self.assertEqual(0, rc, err)
+        self.assertIn('would write 32 to %s' % self.path(pf, 'sriov_numvfs'),
+                      out)
+        self.assertIn('would then set type 1148 on 1 VFs', out)
+
+    def test_render_boot_setup_uses_the_plan_list(self):
+        from vfioclient.model import plan as plan_model
+        setup = plan_model.BootSetup(
+            'NVIDIA L40S-2Q', 1148, (PF,), 2,
+            (plan_model.GpuVfs(PF, (VFS[0], VFS[2])),))
+        self.assertEqual(
+            bootscript.render_script('NVIDIA L40S-2Q', gpus=[PF],
+                                     type_id=1148,
+                                     gpu_vfs={PF: [VFS[0], VFS[2]]}),
+            bootscript.render_boot_setup(setup))
+        # Plans made before the list was kept: the first N VFs.
+        old = plan_model.BootSetup('NVIDIA L40S-2Q', 1148, (PF,), 2)
+        self.assertIn("\nVFS_PER_GPU=2\n", bootscript.render_boot_setup(old))
+        self.assertIn("\nGPU_VFS=''\n", bootscript.render_boot_setup(old))
+
+    def test_bad_lists_are_refused(self):
+        for kwargs in ({'gpu_vfs': {PF: []}},
+                       {'gpu_vfs': {PF: [VFS[0], VFS[0]]}},
+                       {'gpu_vfs': {PF: [PF]}},
+                       {'gpu_vfs': {PF: ['$(reboot)']}},
+                       {'gpu_vfs': {PF: [VFS[0]]}, 'vfs': 1},
+                       {'gpu_vfs': {PF: [VFS[0]]},
+                        'gpus': ['0000:02:00.0']}):
+            self.assertRaises(ValueError, bootscript.render_script, '1148',
+                              **kwargs)

@@ -26,7 +26,8 @@ from vfioclient.sandbox import fakesysfs as fake_sysfs
 DOCUMENT_KEYS = {'schema_version', 'kind', 'hostname', 'collected_at',
                  'sysfs_root', 'devices', 'gpus', 'mdev_definitions',
                  'warnings'}
-DEVICE_KEYS = {'address', 'vendor_id', 'product_id', 'class', 'driver',
+DEVICE_KEYS = {'address', 'vendor_id', 'product_id', 'class',
+               'subsystem_vendor_id', 'subsystem_device_id', 'driver',
                'numa_node', 'iommu_group', 'physfn', 'virtfns',
                'sriov_totalvfs', 'sriov_numvfs', 'mdev_supported_types',
                'mdevs', 'creatable_vgpu_types', 'current_vgpu_type',

@@ -196,7 +196,8 @@ class TestBootSetup(testtools.TestCase):
     def test_verified_id_is_kept(self):
         setup = plan_hosts.boot_setup((gpu_plan(),), verified=True)
         self.assertEqual(plan_model.BootSetup(
-            'NVIDIA A40-2Q', 558, ('0000:41:00.0',), 4), setup)
+            'NVIDIA A40-2Q', 558, ('0000:41:00.0',), 4,
+            (plan_model.GpuVfs('0000:41:00.0', gpu_plan().vfs),)), setup)
 
     def test_unverified_or_contradicted_id_is_dropped(self):
         self.assertIsNone(plan_hosts.boot_setup(

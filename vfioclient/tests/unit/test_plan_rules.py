@@ -21,7 +21,6 @@ import testtools
 
 from vfioclient.collect import conf as collect_conf
 from vfioclient.collect import sysfs as collect_sysfs
-from vfioclient.model import cloud as cloud_model
 from vfioclient.model import plan as plan_model
 from vfioclient.nova import devspec
 from vfioclient.nova import pci_address
@@ -396,7 +395,7 @@ class TestRoundTrip(testtools.TestCase):
             'alias = %s\n' % a for a in plan.controllers.alias)))
 
     def test_sandbox_small_estate(self):
-        snapshot = estate_snapshot(estates.small())
+        snapshot = builders.estate_snapshot(estates.small())
         plan = rules.make_plan(snapshot, options=rules.Options(
             maps=(('VGPU', 'NVIDIA A40-2Q'),)))
         self.assertEqual(('a40-02.sandbox.test', 'a40-01.sandbox.test'),
@@ -421,48 +420,6 @@ class TestRoundTrip(testtools.TestCase):
         self.assertEqual(2, len(specs))
         for spec in specs:
             apply_flavors.check_spec(spec)
-
-
-def estate_snapshot(e):
-    """A Snapshot of a sandbox estate, as the collector would read it."""
-    hosts = {h.name: h for h in e.hosts}
-    usage = e.usage()
-    providers = []
-    for p in e.providers:
-        root = e.root(hosts[p.host])
-        providers.append(cloud_model.Provider(
-            uuid=p.uuid, name=p.name, generation=1,
-            parent_uuid=p.parent_uuid, root_uuid=root.uuid,
-            inventories={rc: cloud_model.Inventory(**inv)
-                         for rc, inv in p.inventories.items()},
-            usages={rc: usage.get(p.uuid, {}).get(rc, 0)
-                    for rc in p.inventories},
-            traits=tuple(sorted(p.traits)), aggregates=()))
-    allocations = [cloud_model.Allocation(c.uuid, rp, dict(res))
-                   for c in e.consumers
-                   for rp, res in c.allocations.items()]
-    services = [cloud_model.ComputeService('svc-' + h.name, h.name,
-                                           'nova-compute', 'enabled', 'up')
-                for h in e.hosts if h.in_nova]
-    hypervisors = [cloud_model.Hypervisor('hv-' + h.name,
-                                          h.hypervisor_hostname, h.name,
-                                          'up', 'enabled')
-                   for h in e.hosts if h.in_nova]
-    flavors = {f.name: f for f in e.flavors}
-    servers = [cloud_model.Server(
-        c.uuid, c.name, 'p', 'ACTIVE', c.host,
-        hosts[c.host].hypervisor_hostname, c.flavor,
-        flavor_extra_specs=dict(flavors[c.flavor].extra_specs),
-        flavor_vcpus=flavors[c.flavor].vcpus,
-        flavor_ram=flavors[c.flavor].ram,
-        flavor_disk=flavors[c.flavor].disk) for c in e.servers]
-    return cloud_model.build(
-        '2026-11-25T00:00:00Z', {'placement': '1.39', 'compute': '2.100'},
-        '1.39', '2.100', providers, allocations,
-        e.resource_classes + ['VGPU'], services, hypervisors,
-        [cloud_model.Flavor(f.flavorid, f.name, f.vcpus, f.ram, f.disk,
-                            extra_specs=dict(f.extra_specs))
-         for f in e.flavors], servers)
 
 
 class TestPlacementSettings(testtools.TestCase):

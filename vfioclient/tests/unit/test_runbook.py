@@ -59,7 +59,8 @@ class TestRunbook(testtools.TestCase):
         phase = self.text.split('## Phase 3: convert cmp1')[1].split(
             '## Phase 4')[0]
         steps = ['set --disable', 'openstack server resize --flavor',
-                 'systemctl mask nova-compute', '--undefine-mdevs',
+                 'systemctl mask nova-compute',
+                 "Undefine Nova's persisted mdevs",
                  'systemctl enable vfio-vgpu-setup.service',
                  'device_spec = ',
                  'provider cleanup --host cmp1 --from-plan night.json\n',
@@ -112,9 +113,7 @@ class TestRunbook(testtools.TestCase):
                       self.text)
         self.assertIn('server migrate --host cmp1', self.text)
         setup = self.plan.host('cmp1').boot_setup
-        self.assertIn(bootscript.render_script(
-            setup.vf_type, gpus=setup.gpus, vfs=setup.vfs_per_gpu,
-            type_id=setup.type_id), self.text)
+        self.assertIn(bootscript.render_boot_setup(setup), self.text)
         self.assertIn(bootscript.render_systemd_unit(setup.vf_type),
                       self.text)
         self.assertIn(novaconf.host_snippet(self.plan.host('cmp1')),
