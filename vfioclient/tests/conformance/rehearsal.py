@@ -42,6 +42,7 @@ caught by them.
 from vfioclient.tests.conformance import harness  # isort:skip  (first)
 
 import json
+import os
 import re
 import shlex
 import time
@@ -77,7 +78,7 @@ HOST_STEP_MARKERS = (
     ('disable', 'compute service set --disable'),
     ('drain', 'Move its servers off'),
     ('stop', 'systemctl stop nova-compute'),
-    ('undefine_mdevs', '--undefine-mdevs'),
+    ('undefine_mdevs', "Undefine Nova's persisted mdevs"),
     ('switch_driver', 'systemctl enable vfio-vgpu-setup.service'),
     ('nova_conf', 'In nova.conf remove the legacy vGPU lines'),
     ('cleanup', 'openstack vfio provider cleanup --host %(host)s '
@@ -201,7 +202,9 @@ class RehearsalTestCase(harness.NovaTestCase):
         gpu = {'address': '0000:%02x:00.0' % bus, 'product_id': A40_PRODUCT,
                'sriov_totalvfs': 32, 'vfs': NUM_VFS, 'vf_mode': 'legacy',
                'vf_mdev_types': [(number, name, 32)]}
-        root = self.useFixture(fixtures.TempDir()).path
+        # The host's own root: it holds the mdevctl definitions Nova made
+        # for the servers' mdevs (harness.NovaTestCase._fake_create_mdev).
+        root = self.host_root(host)
         fake_sysfs.build_host(root, {'hostname': host, 'gpus': [gpu]})
         rc, report, out = self.openstack(
             'vfio', 'host', 'report', '--sysfs-root', root,
@@ -332,10 +335,22 @@ class RehearsalTestCase(harness.NovaTestCase):
         self.stopped[host] = compute
 
     def step_undefine_mdevs(self, host, body):
-        # mdevctl undefine / virsh nodedev-undefine: libvirt forgets them.
-        self.connection(host).mdev_info.devices.clear()
+        """``mdevctl undefine --uuid U --parent P`` for each line the step
+        prints: mdevctl removes ``/etc/mdevctl.d/P/U`` (src/mdev.rs)."""
+        step = body.split("Undefine Nova's persisted mdevs")[1]
+        for line in shell_lines(step.split('Undefining leaves')[0]):
+            argv = shlex.split(line.split('  #')[0])
+            if argv[:2] != ['mdevctl', 'undefine']:
+                continue
+            uuid = argv[argv.index('--uuid') + 1]
+            parent = argv[argv.index('--parent') + 1]
+            os.remove(os.path.join(self.host_root(host), 'etc/mdevctl.d',
+                                   parent, uuid))
 
     def step_switch_driver(self, host, body):
+        # The reboot into the variant driver: the mdevs are gone (their
+        # definitions stay unless undefined) and no parent offers a type.
+        harness.stop_mdevs(self.connection(host))
         harness.remove_mdev_support(self.pci_infos[host])
 
     def step_nova_conf(self, host, body):

@@ -54,6 +54,19 @@ class RunbookRehearsalTest(rehearsal.RehearsalTestCase):
             server = self.admin_api.get_server(self.servers[name]['id'])
             self.assertIn('pci_passthrough:alias',
                           server['flavor']['extra_specs'], name)
+        # The private flavor's projects came along (flavor create).
+        flavor = self.flavor_id('vgpu.a40-2q.private.vf')
+        access = self.admin_api.api_get(
+            '/flavors/%s/os-flavor-access' % flavor).body['flavor_access']
+        self.assertEqual([self.api_fixture.project_id],
+                         [a['tenant_id'] for a in access])
+        # Nova's persisted mdevs of the legacy servers were named by the
+        # plan and undefined by the runbook's step (else nova-compute
+        # would not have started).
+        for host in ('a40-2q-a', 'a40-1b-a'):
+            self.assertTrue(self.host_plan(host)['mdev_definitions'], host)
+            self.assertEqual([], harness.defined_mdevs(
+                self.connection(host)), host)
 
     def test_enable_before_cleanup_is_caught(self):
         plan, runbook = self.make_plan()
