@@ -631,3 +631,32 @@ class TestNovaRelease(testtools.TestCase):
         del doc['hosts'][0]['gpus'][0]['provider_traits']
         older = plan_model.Plan.from_dict(doc)
         self.assertEqual((), older.hosts[0].gpus[0].provider_traits)
+
+
+class TestNovaReleaseExpectations(testtools.TestCase):
+    """What the plan expects Nova to put on each converted GPU's PCI
+    provider depends on the target release (issue 18 item 5)."""
+
+    def traits(self, series, live_migratable):
+        plan = rules.make_plan(
+            builders.two_host_estate().snapshot(), options=rules.Options(
+                nova_release=releases.get(series),
+                live_migratable=live_migratable))
+        found = {tuple(g.provider_traits) for h in plan.hosts
+                 for g in h.gpus}
+        self.assertEqual(1, len(found), found)
+        return found.pop()
+
+    def test_2025_1_and_2026_1_expect_the_managed_trait_only(self):
+        for series in ('2025.1', '2026.1'):
+            for live in (False, True):
+                self.assertEqual(('COMPUTE_MANAGED_PCI_DEVICE',),
+                                 self.traits(series, live),
+                                 (series, live))
+
+    def test_2026_2_adds_owner_and_live_migratable_traits(self):
+        self.assertEqual(('COMPUTE_MANAGED_PCI_DEVICE', 'OWNER_NOVA'),
+                         self.traits('2026.2', False))
+        self.assertEqual(('COMPUTE_MANAGED_PCI_DEVICE',
+                          'HW_PCI_LIVE_MIGRATABLE', 'OWNER_NOVA'),
+                         self.traits('2026.2', True))
