@@ -32,6 +32,9 @@ DEFAULT_ALIAS_TEMPLATE = '{profile}'
 DEFAULT_FLAVOR_NAME_TEMPLATE = '{flavor}.vf'
 TYPE_PLACEHOLDERS = ('profile', 'short', 'board', 'type_id')
 FLAVOR_PLACEHOLDERS = TYPE_PLACEHOLDERS + ('flavor', 'alias', 'count')
+# --group-by: a wave holds hosts of one group (vfioclient.rules.plan.waves)
+GROUP_BY = ('none', 'kind', 'aggregate', 'az')
+DEFAULT_GROUP_BY = 'kind'
 ALIAS_NAME_MAX = 256
 FLAVOR_NAME_MAX = 255
 
@@ -50,6 +53,10 @@ class Options:
     # "live_migratable": "yes" on every device_spec and alias line
     live_migratable: bool = False
     nova_release: releases.NovaRelease = releases.DEFAULT
+    # at most this many hosts per wave; None: the default for the estate
+    # (vfioclient.rules.plan.waves.default_wave_size)
+    wave_size: int | None = None
+    group_by: str = DEFAULT_GROUP_BY     # one of GROUP_BY
 
     def to_json(self):
         return {'maps': ['%s=%s' % m for m in self.maps],
@@ -58,7 +65,8 @@ class Options:
                 'flavor_name_template': self.flavor_name_template,
                 'hosts': list(self.hosts),
                 'live_migratable': self.live_migratable,
-                'nova_release': self.nova_release.series}
+                'nova_release': self.nova_release.series,
+                'wave_size': self.wave_size, 'group_by': self.group_by}
 
 
 def parse_maps(values):
