@@ -210,7 +210,8 @@ class ScriptHost(command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        report = (base.load_host_reports([parsed_args.host_report])[0]
+        report = (base.load_host_report(parsed_args.host_report,
+                                        '"host script"')
                   if parsed_args.host_report else None)
         try:
             type_id = bootscript.resolve_type_id(parsed_args.vgpu_type,
