@@ -415,8 +415,8 @@ def add_snapshot_arguments(parser):
              'noticed.')
     add_file_option(
         parser, '--host-report', 'Host facts from "openstack vfio host '
-        'report -f json": a file, or a directory meaning every *.json '
-        'report in it (may be repeated).', metavar='<path>',
+        'report -f json": a file, or a directory meaning every file in '
+        'it whose name ends in .json (may be repeated).', metavar='<path>',
         action='append', default=[])
     parser.add_argument(
         '--strategy', choices=('bulk', 'per-provider'), default='bulk',

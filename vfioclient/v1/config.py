@@ -81,9 +81,9 @@ or above --fail-on, 1 the command failed (missing or non-INI file).
             parser, '--host-report', 'JSON from "openstack vfio host report '
             '-f json": also check entries against the real devices (and '
             'its libvirt/QEMU versions against live_migratable). A '
-            'directory means every *.json report in it: the files are '
-            'checked against each host, and findings about a host name '
-            'it.', metavar='<path>')
+            'directory means every file in it whose name ends in .json: '
+            'the files are checked against each host, and findings about '
+            'a host name it.', metavar='<path>')
         base.add_nova_release_option(parser)
         _add_conf_argument(parser)
         return parser

@@ -111,9 +111,10 @@ class Plan(base.DocumentLister):
                  'servers must fit outside the wave (on converted hosts, '
                  'or legacy hosts not in it), and a wave that does not fit '
                  'has fewer hosts. Default: 5%% of the hosts the plan '
-                 'converts, at least 1 and at most %d (host by host below '
-                 '%d hosts).' % (plan_rules.DEFAULT_WAVE_MAX,
-                                 2 * plan_rules.DEFAULT_WAVE_SHARE))
+                 'converts, at least 1 and at most {most} (host by host '
+                 'below {few} hosts).'.format(
+                     most=plan_rules.DEFAULT_WAVE_MAX,
+                     few=2 * plan_rules.DEFAULT_WAVE_SHARE))
         parser.add_argument(
             '--group-by', choices=plan_rules.GROUP_BY,
             default=plan_rules.DEFAULT_GROUP_BY,

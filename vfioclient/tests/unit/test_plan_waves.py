@@ -430,6 +430,12 @@ class TestPlanCommandWaves(base.TestCase):
         self.assertEqual(['cmp00 1', 'cmp02 1', 'cmp03 2', 'cmp01 2'],
                          out.splitlines())
 
+    def test_help(self):
+        rc, out, err = run_shell(['vfio', 'plan', '--help'], self)
+        self.assertEqual(0, rc, err)
+        self.assertIn('5% of the hosts', ' '.join(out.split()))
+        self.assertIn('{none,kind,aggregate,az}', out)
+
     def test_bad_values(self):
         for value in ('0', '-1', 'two'):
             rc, out, err = run_shell(
