@@ -34,15 +34,24 @@ Contract (``schema_version`` 2; keys are stable, new keys may be added)::
                    "exists", "access_projects", "notes"}],
       "type_mappings": [...], "hosts": [...], "controllers": {...},
       "order": [host, ...], "servers": [...], "capacity": [...],
-      "placement_settings": [...], "refusals": [{"subject", "reason"}]
+      "placement_settings": [...], "refusals": [{"subject", "reason"}],
+      "waves": [{"number", "hosts", "group", "servers_to_move",
+                 "capacity_before", "capacity_after", "note"}]
     }
 
 ``capacity`` rows: ``{"resource_class", "vf_type", "vfs_total",
 "vfs_existing", "vfs_planned", "legacy_in_use", "vf_in_use", "shortfall",
 "hosts": [...]}``.
 
-``inputs.options`` records ``live_migratable`` (bool) and
-``nova_release`` (series) among the plan command's options; each
+``waves`` (missing in older plans: none) are the hosts converted together,
+in order: ``order`` is their hosts one wave after the other, each host once;
+``capacity_before`` / ``capacity_after`` map each resource class to
+``{"vfs": free VFs on converted hosts, "legacy": free legacy vGPUs on hosts
+not converted yet}``: where servers can be resized or migrated to.
+
+``inputs.options`` records ``live_migratable`` (bool), ``nova_release``
+(series), ``wave_size`` (null: the default for the estate) and
+``group_by`` among the plan command's options; each
 ``hosts[].gpus[]`` item has ``provider_traits``, the traits that release
 puts on ``provider_after`` (missing in older plans: empty).
 
@@ -309,6 +318,21 @@ class Refusal:
 
 
 @dataclasses.dataclass(frozen=True)
+class Wave:
+    """Hosts drained and converted together; their servers go to capacity
+    outside the wave."""
+    number: int                  # 1-based
+    hosts: tuple[str, ...]       # in plan order (hosts[].order)
+    group: str | None            # --group-by key; None: not grouped
+    servers_to_move: int
+    # {resource class: {"vfs": free VFs on converted hosts, "legacy": free
+    # legacy vGPUs of that class on hosts not converted yet}}
+    capacity_before: dict
+    capacity_after: dict
+    note: str | None             # why it has fewer hosts than allowed
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     inputs: Inputs
     resource_classes: tuple[str, ...]
@@ -322,6 +346,7 @@ class Plan:
     capacity: tuple[Capacity, ...]
     placement_settings: tuple[PlacementSetting, ...]
     refusals: tuple[Refusal, ...]
+    waves: tuple[Wave, ...] = ()     # missing in older plans
     schema_version: int = SCHEMA_VERSION
     kind: str = KIND
 
@@ -435,6 +460,31 @@ def consistency_problem(plan):
         if listed and listed != {g.address: tuple(g.vfs) for g in h.gpus}:
             return ('host %s: boot_setup.vfs does not name the VFs of its '
                     'gpus (those its device_spec lines match)' % h.host)
+    return _waves_problem(plan)
+
+
+def _waves_problem(plan):
+    """Waves numbered from 1 whose hosts are the plan's ordered hosts, each
+    once and in plan order; or None (also for older plans without
+    waves)."""
+    if not plan.waves:
+        return None
+    ordered = {h.host for h in plan.hosts if h.order is not None}
+    seen = set()
+    for number, wave in enumerate(plan.waves, 1):
+        if wave.number != number:
+            return 'wave %d is numbered %d' % (number, wave.number)
+        if not wave.hosts:
+            return 'wave %d has no host' % number
+        for host in wave.hosts:
+            if host not in ordered:
+                return ('wave %d names %s, which is not a converted host of '
+                        'the plan' % (number, host))
+            if host in seen:
+                return 'host %s is in two waves' % host
+            seen.add(host)
+    if tuple(h for w in plan.waves for h in w.hosts) != tuple(plan.order):
+        return 'the hosts of the waves are not the plan\'s order'
     return None
 
 

@@ -33,6 +33,7 @@ from vfioclient.render import bootscript
 from vfioclient.render import mdevs
 from vfioclient.render import novaconf
 from vfioclient.rules.plan import flavors as plan_flavors
+from vfioclient.rules import plan as plan_rules
 
 FENCE = '```'
 
@@ -169,6 +170,7 @@ def _summary(plan):
         [(h.order, h.host, h.kind, len(h.drain))
          for h in sorted(plan.hosts, key=lambda h: (h.order is None,
                                                     h.order or 0, h.host))]))
+    out += waves_section(plan)
     c = plan.controllers
     out += ['### Scheduling during the migration', '',
             '`[filter_scheduler] pci_in_placement` goes on %s: %s.' % (
@@ -333,6 +335,81 @@ def _numa_lines(plan):
         _table(('flavor', 'from', 'servers to move', 'note'),
                [(f.name, f.source_flavor, f.servers_to_move,
                  n[len(plan_flavors.NUMA_NOTE):]) for f, n in notes])]
+
+
+GROUP_BY_TEXT = {
+    'kind': 'one kind of host (same GPUs, VF type and count: one boot '
+            'script and one set of nova.conf lines per wave)',
+    'aggregate': 'one set of Placement aggregates (Nova host aggregates)',
+    'az': 'one availability zone',
+}
+
+
+def _wave_size_text(plan):
+    given = plan.inputs.options.get('wave_size')
+    if given:
+        return 'at most %d hosts (`--wave-size %d`)' % (given, given)
+    return ('at most %d hosts (the default for %d hosts: %d %% of them, '
+            'at least 1, at most %d)' % (
+                plan_rules.default_wave_size(len(plan.hosts)),
+                len(plan.hosts), 100 // plan_rules.DEFAULT_WAVE_SHARE,
+                plan_rules.DEFAULT_WAVE_MAX))
+
+
+def _free_change(wave, rc, key):
+    before = wave.capacity_before.get(rc, {}).get(key)
+    after = wave.capacity_after.get(rc, {}).get(key)
+    return '%s -> %s' % (before, after)
+
+
+def waves_section(plan):
+    """The waves of a plan as Markdown lines (a ``###`` part of the
+    runbook's decisions): one row per wave with its hosts, the servers to
+    move off them and the free capacity per class before and after it.
+    Empty for a plan without waves (made before they existed, or with
+    nothing to convert)."""
+    if not plan.waves:
+        return []
+    group_by = plan.inputs.options.get('group_by', 'none')
+    classes = sorted({rc for w in plan.waves
+                      for rc in (*w.capacity_before, *w.capacity_after)})
+    grouped = group_by in GROUP_BY_TEXT
+    out = ['### Waves', '',
+           'The plan converts %d host(s) in %d wave(s) of %s%s. A wave\'s '
+           'hosts are drained and converted together: each server on them '
+           'is resized onto a free VF of a host converted before the wave, '
+           'or cold-migrated to a legacy host outside the wave (it moves '
+           'again later), so a wave needs no capacity of its own. The '
+           'simulation closes a wave early when one more host\'s servers '
+           'would not fit outside it (see "note").' % (
+               sum(len(w.hosts) for w in plan.waves), len(plan.waves),
+               _wave_size_text(plan),
+               ', each of %s' % GROUP_BY_TEXT[group_by] if grouped else ''),
+           '',
+           'Free capacity per resource class, before -> after each wave: '
+           '"VFs" are free VFs on converted hosts (where servers are '
+           'resized to), "legacy" free legacy vGPUs on hosts not converted '
+           'yet (where servers are migrated to).', '']
+    headers = ['wave'] + (['group'] if grouped else []) + [
+        'hosts', 'servers to move']
+    for rc in classes:
+        headers += ['%s VFs' % rc, '%s legacy' % rc]
+    headers.append('note')
+    rows = []
+    for w in plan.waves:
+        row = [w.number] + ([w.group] if grouped else []) + [
+            ', '.join(w.hosts), w.servers_to_move]
+        for rc in classes:
+            row += [_free_change(w, rc, 'vfs'), _free_change(w, rc,
+                                                            'legacy')]
+        row.append(w.note)
+        rows.append(row)
+    out.append(_table(headers, rows))
+    left = sorted(h.host for h in plan.hosts if h.order is None)
+    if left:
+        out += ['%d host(s) are in no wave, they cannot be drained: %s '
+                '(see the refusals).' % (len(left), ', '.join(left)), '']
+    return out
 
 
 def _provider_trees(plan):

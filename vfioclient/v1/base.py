@@ -17,8 +17,10 @@ output, never about deciding anything.
 """
 
 import argparse
+import fnmatch
 import json
 import logging
+import os
 import sys
 
 from keystoneauth1 import exceptions as ks_exceptions
@@ -182,10 +184,54 @@ def load_document(path, kind):
         raise exceptions.CommandError(str(e))
 
 
+HOST_REPORT_PATTERN = '*.json'
+
+
+def host_report_files(paths):
+    """The files of ``--host-report FILE|DIR`` options, in order: a file
+    as given, a directory as the ``*.json`` files in it, sorted by name
+    (not its subdirectories, hidden files or files of other names)."""
+    files = []
+    for path in paths or ():
+        if not os.path.isdir(path):
+            files.append(path)
+            continue
+        try:
+            names = sorted(fnmatch.filter(os.listdir(path),
+                                          HOST_REPORT_PATTERN))
+        except OSError as e:
+            raise exceptions.CommandError(
+                '--host-report %s: cannot list the directory: %s'
+                % (path, e.strerror or e))
+        found = [os.path.join(path, name) for name in names
+                 if not name.startswith('.')
+                 and os.path.isfile(os.path.join(path, name))]
+        if not found:
+            raise exceptions.CommandError(
+                '--host-report %s: the directory holds no host report '
+                '(%s); write them with "openstack vfio host report -f '
+                'json"' % (path, HOST_REPORT_PATTERN))
+        files += found
+    return files
+
+
 def load_host_reports(paths):
-    """The host reports of ``--host-report FILE`` options, in order."""
+    """The host reports of ``--host-report FILE|DIR`` options, in order
+    (see :func:`host_report_files`); a file that is not a host report is
+    an error naming it."""
     return [load_document(path, documents.HOST_REPORT)
-            for path in paths or ()]
+            for path in host_report_files(paths)]
+
+
+def load_host_report(path, purpose):
+    """The one host report of a ``--host-report FILE|DIR`` option of a
+    command about one host (a directory must hold exactly one)."""
+    files = host_report_files([path])
+    if len(files) > 1:
+        raise exceptions.CommandError(
+            '--host-report %s holds %d host reports; %s needs the report '
+            'of one host: name its file' % (path, len(files), purpose))
+    return load_document(files[0], documents.HOST_REPORT)
 
 
 def add_file_option(parser, flag, help, metavar='<file>', **kwargs):
@@ -369,8 +415,9 @@ def add_snapshot_arguments(parser):
              'noticed.')
     add_file_option(
         parser, '--host-report', 'Host facts from "openstack vfio host '
-        'report -f json" (may be repeated, one per host).', action='append',
-        default=[])
+        'report -f json": a file, or a directory meaning every file in '
+        'it whose name ends in .json (may be repeated).', metavar='<path>',
+        action='append', default=[])
     parser.add_argument(
         '--strategy', choices=('bulk', 'per-provider'), default='bulk',
         help='How to read Placement: "bulk" (default) uses filtered lists '

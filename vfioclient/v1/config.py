@@ -16,6 +16,9 @@ Thin commands: reading is :mod:`vfioclient.collect.conf`, judging is
 :mod:`vfioclient.rules.lint`, Nova's semantics are :mod:`vfioclient.nova`.
 """
 
+import dataclasses
+import os
+
 from osc_lib.cli import format_columns
 from osc_lib.command import command
 from osc_lib import exceptions
@@ -64,6 +67,7 @@ Examples::
   openstack vfio config check /etc/nova/nova.conf \\
       /etc/nova/nova.conf.d/pci.conf --fail-on warning
   openstack vfio config check --host-report host.json -f json nova.conf
+  openstack vfio config check --host-report reports/ nova.conf
   openstack vfio config check --nova-release 2026.1 nova.conf
 
 Exit codes: 0 no error (no warning with --fail-on warning), 2 findings at
@@ -76,23 +80,43 @@ or above --fail-on, 1 the command failed (missing or non-INI file).
         base.add_file_option(
             parser, '--host-report', 'JSON from "openstack vfio host report '
             '-f json": also check entries against the real devices (and '
-            'its libvirt/QEMU versions against live_migratable).')
+            'its libvirt/QEMU versions against live_migratable). A '
+            'directory means every file in it whose name ends in .json: '
+            'the files are checked against each host, and findings about '
+            'a host name it.', metavar='<path>')
         base.add_nova_release_option(parser)
         _add_conf_argument(parser)
         return parser
 
     def find(self, parsed_args):
         snapshot = self._snapshot = _read(parsed_args.nova_conf)
-        report = None
-        if parsed_args.host_report:
-            report = base.load_host_reports([parsed_args.host_report])[0]
-        return lint.lint(snapshot, report, parsed_args.nova_release)
+        reports = base.load_host_reports(
+            [parsed_args.host_report] if parsed_args.host_report else [])
+        if not os.path.isdir(parsed_args.host_report or ''):
+            return lint.lint(snapshot, reports[0] if reports else None,
+                             parsed_args.nova_release)
+        return _lint_each_host(snapshot, reports, parsed_args.nova_release)
 
     def nothing_found(self, parsed_args):
         return 'checked %s (%d device_spec, %d alias entries)' % (
             ', '.join(parsed_args.nova_conf),
             len(lint.parse_spec_items(self._snapshot)),
             len(lint.parse_alias_items(self._snapshot)))
+
+
+def _lint_each_host(snapshot, reports, release):
+    """The findings of the files alone, then those each host adds (their
+    subject names the host)."""
+    common = lint.lint(snapshot, None, release)
+    seen = set(common)
+    out = list(common)
+    for report in reports:
+        out += [dataclasses.replace(
+            finding, subject='host %s: %s' % (report.hostname,
+                                              finding.subject))
+            for finding in lint.lint(snapshot, report, release)
+            if finding not in seen]
+    return out
 
 
 def _traits(raw):

@@ -229,7 +229,8 @@ class ScriptHost(command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        report = (base.load_host_reports([parsed_args.host_report])[0]
+        report = (base.load_host_report(parsed_args.host_report,
+                                        '"host script"')
                   if parsed_args.host_report else None)
         if parsed_args.undefine_mdevs:
             return self._undefine_mdevs(parsed_args, report)

@@ -12,6 +12,8 @@
 
 """``openstack vfio plan``: the upgrade path as a plan file and a runbook."""
 
+import argparse
+
 from cliff.formatters import base as cliff_formatters
 from osc_lib import exceptions
 import tabulate
@@ -22,7 +24,7 @@ from vfioclient.render import runbook
 from vfioclient.rules import plan as plan_rules
 from vfioclient.v1 import base
 
-SUMMARY_COLUMNS = ('step', 'host', 'kind', 'vf_types', 'vfs',
+SUMMARY_COLUMNS = ('step', 'host', 'wave', 'kind', 'vf_types', 'vfs',
                    'servers_to_move', 'status')
 
 
@@ -59,7 +61,7 @@ class Plan(base.DocumentLister):
 
     Reads the estate (live, or --from-snapshot) and host reports, and
     decides per GPU the VF vGPU type, resource class, alias, nova.conf
-    lines, boot script, new flavors, capacity and the order in which hosts
+    lines, boot script, new flavors, capacity and the waves in which hosts
     can be drained and converted. Documents: -f json prints the versioned
     plan document the apply commands read (--from-plan); -f markdown prints
     the operator runbook. Rows: -f table, csv, value and yaml print one row
@@ -116,6 +118,25 @@ class Plan(base.DocumentLister):
                  'cross-NUMA cost); "required" is strict; "socket" accepts '
                  'a VF of the same socket. The plan notes the flavors '
                  'concerned.' % ', '.join(nova_alias.NUMA_POLICIES))
+        parser.add_argument(
+            '--wave-size', metavar='<n>', type=_positive_int,
+            help='Convert at most <n> hosts together in one wave: their '
+                 'servers must fit outside the wave (on converted hosts, '
+                 'or legacy hosts not in it), and a wave that does not fit '
+                 'has fewer hosts. Default: 5%% of the hosts the plan '
+                 'converts, at least 1 and at most {most} (host by host '
+                 'below {few} hosts).'.format(
+                     most=plan_rules.DEFAULT_WAVE_MAX,
+                     few=2 * plan_rules.DEFAULT_WAVE_SHARE))
+        parser.add_argument(
+            '--group-by', choices=plan_rules.GROUP_BY,
+            default=plan_rules.DEFAULT_GROUP_BY,
+            help='A wave holds hosts of one group: "kind" (default) the '
+                 'same GPUs, types and VF count, so one boot script and '
+                 'one set of nova.conf lines; "aggregate" the same '
+                 'Placement aggregates (Nova host aggregates; read with '
+                 '--aggregates); "az" the same availability zone; "none" '
+                 'any hosts. A host without a key is refused.')
         base.add_file_option(
             parser, '--output', 'Also write the plan document (JSON) to '
             '<file> (mode 0600).')
@@ -134,11 +155,16 @@ class Plan(base.DocumentLister):
                 hosts=tuple(parsed_args.hosts),
                 live_migratable=parsed_args.live_migratable,
                 nova_release=parsed_args.nova_release,
-                alias_numa_policy=parsed_args.alias_numa_policy)
+                alias_numa_policy=parsed_args.alias_numa_policy,
+                wave_size=parsed_args.wave_size,
+                group_by=parsed_args.group_by)
             plan_rules.check_templates(options)
         except ValueError as e:
             raise exceptions.CommandError(str(e))
         reports = base.load_host_reports(parsed_args.host_report)
+        if parsed_args.group_by == 'aggregate':
+            # the waves need the compute nodes' aggregates
+            parsed_args.aggregates = True
         snapshot = base.collect_or_load(self, parsed_args)
         try:
             plan = plan_rules.make_plan(snapshot, reports, options)
@@ -163,15 +189,28 @@ class Plan(base.DocumentLister):
         return self._plan.to_dict()
 
 
+def _positive_int(value):
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError('expected a whole number of at '
+                                         'least 1, got %r' % value)
+    return number
+
+
 def _placeholders(names):
     return ', '.join('{%s}' % n for n in names)
 
 
 def summary_rows(plan):
+    wave_of = {h: w.number for w in plan.waves for h in w.hosts}
     rows = []
     for host in sorted(plan.hosts, key=lambda h: (h.order is None,
                                                   h.order or 0, h.host)):
-        rows.append((host.order, host.host, host.kind,
+        rows.append((host.order, host.host, wave_of.get(host.host),
+                     host.kind,
                      ', '.join(host.vf_types),
                      sum(g.vf_count for g in host.gpus), len(host.drain),
                      'ready' if host.order is not None else 'blocked'))

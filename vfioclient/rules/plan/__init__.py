@@ -27,8 +27,9 @@ and where:
 Then per host the ``nova.conf`` values (:mod:`.nova_config`) and boot
 script parameters (:mod:`.hosts`), and globally the resource classes and
 aliases (:mod:`.options`), flavors (:mod:`.flavors`), capacity and the
-drain/convert order (:mod:`.capacity`) and the Placement settings for bug
-2070257; :mod:`.assemble` runs these phases in order.  A GPU or host the
+drain/convert order in waves (:mod:`.capacity`, :mod:`.waves`) and the
+Placement settings for bug 2070257; :mod:`.assemble` runs these phases
+in order.  A GPU or host the
 plan cannot convert becomes a :class:`vfioclient.model.plan.Refusal`
 with the reason: refusals are values, returned by the phase that decides
 them.
@@ -40,8 +41,10 @@ from vfioclient.rules.plan.nova_config import vf_address_specs
 from vfioclient.rules.plan.options import check_templates
 from vfioclient.rules.plan.options import DEFAULT_ALIAS_TEMPLATE
 from vfioclient.rules.plan.options import DEFAULT_FLAVOR_NAME_TEMPLATE
+from vfioclient.rules.plan.options import DEFAULT_GROUP_BY
 from vfioclient.rules.plan.options import DEFAULT_RESOURCE_CLASS_TEMPLATE
 from vfioclient.rules.plan.options import FLAVOR_PLACEHOLDERS
+from vfioclient.rules.plan.options import GROUP_BY
 from vfioclient.rules.plan.options import Options
 from vfioclient.rules.plan.options import parse_maps
 from vfioclient.rules.plan.options import render_alias
@@ -49,11 +52,16 @@ from vfioclient.rules.plan.options import render_flavor_name
 from vfioclient.rules.plan.options import render_resource_class
 from vfioclient.rules.plan.options import TemplateError
 from vfioclient.rules.plan.options import TYPE_PLACEHOLDERS
+from vfioclient.rules.plan.waves import default_wave_size
+from vfioclient.rules.plan.waves import DEFAULT_WAVE_MAX
+from vfioclient.rules.plan.waves import DEFAULT_WAVE_SHARE
 
 __all__ = [
     'DEFAULT_ALIAS_TEMPLATE', 'DEFAULT_FLAVOR_NAME_TEMPLATE',
-    'DEFAULT_RESOURCE_CLASS_TEMPLATE', 'FLAVOR_PLACEHOLDERS', 'Options',
-    'TYPE_PLACEHOLDERS', 'TemplateError', 'check_templates', 'make_plan',
-    'parse_maps', 'render_alias', 'render_flavor_name',
-    'render_resource_class', 'translate_extra_specs', 'vf_address_specs',
+    'DEFAULT_GROUP_BY', 'DEFAULT_RESOURCE_CLASS_TEMPLATE',
+    'DEFAULT_WAVE_MAX', 'DEFAULT_WAVE_SHARE', 'FLAVOR_PLACEHOLDERS',
+    'GROUP_BY', 'Options', 'TYPE_PLACEHOLDERS', 'TemplateError',
+    'check_templates', 'default_wave_size', 'make_plan', 'parse_maps',
+    'render_alias', 'render_flavor_name', 'render_resource_class',
+    'translate_extra_specs', 'vf_address_specs',
 ]

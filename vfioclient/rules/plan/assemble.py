@@ -30,6 +30,7 @@ from vfioclient.rules.plan import legacy
 from vfioclient.rules.plan import nova_config
 from vfioclient.rules.plan import options as plan_options
 from vfioclient.rules.plan import vftype
+from vfioclient.rules.plan import waves as plan_waves
 
 # Nova: more than this many PCI RPs with one class per compute needs the
 # Placement tuning of bug 2070257 (pci-passthrough.rst).
@@ -230,11 +231,20 @@ def _host_plans(by_host, drain, alias_of, flavor_of, inputs):
         for host in sorted(by_host))
 
 
+def _waves(drain):
+    return tuple(model.Wave(
+        number=number, hosts=w.hosts, group=w.group,
+        servers_to_move=w.servers_to_move,
+        capacity_before=w.capacity_before, capacity_after=w.capacity_after,
+        note=w.note) for number, w in enumerate(drain.waves, 1))
+
+
 def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
     """Decide everything; return a :class:`vfioclient.model.plan.Plan`.
 
     :raises TemplateError: a template is unusable.
-    :raises ValueError: a --map value is malformed.
+    :raises ValueError: a --map value is malformed, a wave size below 1,
+        or a --group-by the snapshot has no keys for.
     """
     plan_options.check_templates(options)
     inputs = _recognise(snapshot, host_reports, options)
@@ -245,18 +255,26 @@ def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
     by_host, refused_hosts = plan_hosts.group_by_host(conversions)
     by_host, refused_old = plan_hosts.refuse_old_hypervisors(
         by_host, inputs.reports, options)
+    group_of, by_host, refused_ungrouped = plan_waves.group_keys(
+        by_host, options.group_by, snapshot)
+    wave_size = plan_waves.wave_size(options, len(by_host))
     moves, stays = capacity.server_moves(snapshot, inputs.estate, by_host,
                                          inputs.legacy_uuids)
     flavor_plans, flavor_of = plan_flavors.flavor_plans(
         moves, inputs.flavors, options, alias_of, rc_of, inputs.estate)
     existing = capacity.existing_vfs(inputs.estate)
-    drain = capacity.simulate(by_host, moves, existing)
+    drain = capacity.simulate(by_host, moves, existing, wave_size,
+                              group_of)
     aliases = nova_config.alias_plans(
         [c for items in by_host.values() for c in items], alias_of, rc_of,
         options.live_migratable, options.alias_numa_policy)
     mappings = _type_mappings(by_host, alias_of, rc_of)
-    refusals = refused + refused_gpus + refused_hosts + refused_old + [
-        model.Refusal('host %s' % h, r) for h, r in drain.blocked.items()]
+    refusals = (refused + refused_gpus + refused_hosts + refused_old
+                + refused_ungrouped + [model.Refusal('host %s' % h, r)
+                                       for h, r in drain.blocked.items()])
+    if drain.blocked_wave:
+        refusals.append(model.Refusal('wave %d' % (len(drain.waves) + 1),
+                                      drain.blocked_wave))
     return model.Plan(
         inputs=_inputs_ref(snapshot, host_reports, options),
         resource_classes=tuple(sorted({m.resource_class for m in mappings})),
@@ -271,4 +289,5 @@ def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
         placement_settings=_placement_settings(inputs, by_host,
                                                flavor_plans),
         refusals=tuple(sorted(set(refusals),
-                              key=lambda r: (r.subject, r.reason))))
+                              key=lambda r: (r.subject, r.reason))),
+        waves=_waves(drain))

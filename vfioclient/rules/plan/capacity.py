@@ -17,6 +17,7 @@ sends them (:class:`Drain`), in which order hosts can be converted, and
 the capacity per resource class before and after.
 """
 
+import bisect
 import collections
 import dataclasses
 
@@ -50,15 +51,6 @@ class Drain:
     server: object
     to_host: str
     from_flavor: str
-
-
-@dataclasses.dataclass(frozen=True)
-class DrainOrder:
-    """The outcome of :func:`simulate`."""
-    order: tuple                 # hosts in conversion order
-    drains: dict                 # {host: (Drain, ...)}
-    blocked: dict                # {host: reason}
-    shortfall: dict              # {resource class: VFs missing}
 
 
 def existing_vfs(estate):
@@ -105,96 +97,266 @@ def _by_server(move):
     return (move.server.name, move.server.id)
 
 
-def simulate(by_host, moves, existing):
-    """Greedy drain/convert order, as a :class:`DrainOrder`.
+@dataclasses.dataclass(frozen=True)
+class Wave:
+    """Hosts drained and converted together (see :func:`simulate`)."""
+    hosts: tuple                 # in plan order
+    group: str                   # their group key; None: not grouped
+    servers_to_move: int         # drains off the wave's hosts
+    capacity_before: dict        # {rc: {vfs, legacy}}, see _Estate.free
+    capacity_after: dict
+    note: str                    # why it is smaller than the wave size
 
-    A host can be converted once every server on it has somewhere to go:
-    free VFs of its class on hosts already converted (resize to the new
-    flavor), else free legacy vGPUs of the same type on hosts not converted
-    yet (cold migration, the server moves again later).  Hosts whose
-    servers have nowhere to go are blocked, with the shortfall per class.
+
+@dataclasses.dataclass(frozen=True)
+class DrainOrder:
+    """The outcome of :func:`simulate`."""
+    order: tuple                 # hosts in conversion order
+    drains: dict                 # {host: (Drain, ...)}
+    blocked: dict                # {host: reason}
+    shortfall: dict              # {resource class: VFs missing}
+    waves: tuple = ()            # Wave, in order
+    # why no further wave could be drained (waves of more than one host)
+    blocked_wave: str = None
+
+
+class _Estate:
+    """The free capacity per class while hosts are converted, with running
+    totals so that checking a host costs the same on 10 or 10,000 hosts.
     """
-    vf_free = collections.defaultdict(collections.Counter)
-    vf_hosts = sorted(existing)     # converted hosts, in the order to fill
-    for host, by_rc in existing.items():
-        for rc, (total, used) in by_rc.items():
-            vf_free[host][rc] += max(total - used, 0)
-    legacy_free = collections.defaultdict(collections.Counter)
-    host_vfs = collections.defaultdict(collections.Counter)
-    for host, items in by_host.items():
-        for c in items:
-            legacy_free[host][c.plan.resource_class] += max(
-                c.plan.legacy_total - c.plan.legacy_in_use, 0)
-            host_vfs[host][c.plan.resource_class] += c.plan.vf_count
-    on_host = collections.defaultdict(list)
-    for m in moves:
-        on_host[m.host].append(m)
-    for items in on_host.values():
-        items.sort(key=_by_server)
-    remaining = set(by_host)
-    order, drains, blocked = [], collections.defaultdict(list), {}
-    shortfall = collections.Counter()
 
-    def need(host):
-        n = collections.Counter()
-        for m in on_host[host]:
-            n[m.resource_class] += m.amount
-        return n
+    def __init__(self, by_host, moves, existing):
+        self.vf_free = collections.defaultdict(collections.Counter)
+        self.vf_hosts = sorted(existing)   # converted, in order to fill
+        self.vf_total = collections.Counter()
+        for host, by_rc in existing.items():
+            for rc, (total, used) in by_rc.items():
+                self.vf_free[host][rc] += max(total - used, 0)
+                self.vf_total[rc] += max(total - used, 0)
+        self.legacy_free = collections.defaultdict(collections.Counter)
+        self.legacy_total = collections.Counter()
+        self.host_vfs = collections.defaultdict(collections.Counter)
+        for host, items in by_host.items():
+            for c in items:
+                free = max(c.plan.legacy_total - c.plan.legacy_in_use, 0)
+                self.legacy_free[host][c.plan.resource_class] += free
+                self.legacy_total[c.plan.resource_class] += free
+                self.host_vfs[host][c.plan.resource_class] += \
+                    c.plan.vf_count
+        self.classes = sorted(
+            {rc for by_rc in self.host_vfs.values() for rc in by_rc}
+            | {rc for by_rc in self.legacy_free.values() for rc in by_rc})
+        self.on_host = collections.defaultdict(list)
+        self.need = collections.defaultdict(collections.Counter)
+        for m in moves:
+            self.on_host[m.host].append(m)
+            self.need[m.host][m.resource_class] += m.amount
+        for items in self.on_host.values():
+            items.sort(key=_by_server)
+        self.remaining = set(by_host)
 
-    def available(host, rc):
-        return (sum(vf_free[h][rc] for h in vf_free)
-                + sum(legacy_free[h][rc] for h in remaining if h != host))
+    def free(self):
+        """``{rc: {'vfs': free VFs on converted hosts, 'legacy': free
+        legacy vGPUs on hosts not converted yet}}`` per class the plan
+        converts."""
+        return {rc: {'vfs': self.vf_total[rc],
+                     'legacy': self.legacy_total[rc]}
+                for rc in self.classes}
 
-    while remaining:
-        feasible = []
-        deficits = []
-        for host in sorted(remaining):
-            n = need(host)
-            deficit = {rc: amount - available(host, rc)
-                       for rc, amount in n.items()
-                       if amount > available(host, rc)}
-            if deficit:
-                deficits.append((sum(deficit.values()), host, deficit))
-            else:
-                feasible.append((sum(n.values()), host))
-        if not feasible:
-            _total, _host, deficit = min(deficits)
-            for rc, amount in deficit.items():
-                shortfall[rc] = max(shortfall[rc], amount)
-            for _t, host, d in sorted(deficits, key=lambda x: x[1]):
-                blocked[host] = (
-                    'cannot be drained: its servers need %s more than the '
-                    'free VFs on converted hosts and free legacy vGPUs '
-                    'elsewhere offer; add capacity, or free it (delete or '
-                    'shelve servers) first' % ', '.join(
-                        '%d %s' % (a, rc) for rc, a in sorted(d.items())))
-            break
-        _n, host = min(feasible)
-        for m in on_host[host]:
+    def deficit(self, wave_need, wave_legacy, host):
+        """``{rc: missing}`` if ``host`` joined a wave needing
+        ``wave_need`` whose hosts hold ``wave_legacy`` free legacy vGPUs:
+        the wave's servers must fit on converted hosts and on legacy hosts
+        outside the wave."""
+        out = {}
+        for rc in set(wave_need) | set(self.need[host]):
+            want = wave_need[rc] + self.need[host][rc]
+            have = (self.vf_total[rc] + self.legacy_total[rc]
+                    - wave_legacy[rc] - self.legacy_free[host][rc])
+            if want > have:
+                out[rc] = want - have
+        return out
+
+    def drain(self, host, wave):
+        """Where the servers on ``host`` go: free VFs of their class on
+        converted hosts (resize), else the legacy host outside ``wave`` (a
+        set) with the most free vGPUs of their type (cold migration)."""
+        drains = []
+        for m in self.on_host[host]:
             rc, flavor = m.resource_class, m.server.flavor_name
-            target = next((h for h in vf_hosts
-                           if vf_free[h][rc] >= m.amount), None)
+            target = next((h for h in self.vf_hosts
+                           if self.vf_free[h][rc] >= m.amount), None)
             if target is not None:
-                vf_free[target][rc] -= m.amount
-                drains[host].append(Drain('resize', m.server, target,
-                                          flavor))
+                self.vf_free[target][rc] -= m.amount
+                self.vf_total[rc] -= m.amount
+                drains.append(Drain('resize', m.server, target, flavor))
                 continue
-            target = max((h for h in sorted(remaining) if h != host and
-                          legacy_free[h][rc] >= m.amount),
-                         key=lambda h: legacy_free[h][rc])
-            legacy_free[target][rc] -= m.amount
-            drains[host].append(Drain('migrate', m.server, target, flavor))
-            on_host[target].append(m)
-            on_host[target].sort(key=_by_server)
-        on_host[host] = []
-        remaining.discard(host)
-        order.append(host)
-        vf_hosts.append(host)
-        for rc, n in host_vfs[host].items():
-            vf_free[host][rc] += n
+            # the most free, then the first by name
+            target = min((h for h in self.remaining
+                          if h not in wave and
+                          self.legacy_free[h][rc] >= m.amount),
+                         key=lambda h: (-self.legacy_free[h][rc], h))
+            self.legacy_free[target][rc] -= m.amount
+            self.legacy_total[rc] -= m.amount
+            drains.append(Drain('migrate', m.server, target, flavor))
+            self.on_host[target].append(m)
+            self.on_host[target].sort(key=_by_server)
+            self.need[target][rc] += m.amount
+        self.on_host[host] = []
+        self.need[host] = collections.Counter()
+        return drains
+
+    def convert(self, wave):
+        for host in wave:
+            self.remaining.discard(host)
+            for rc, n in self.legacy_free[host].items():
+                self.legacy_total[rc] -= n
+            self.legacy_free[host] = collections.Counter()
+            self.vf_hosts.append(host)
+            for rc, n in self.host_vfs[host].items():
+                self.vf_free[host][rc] += n
+                self.vf_total[rc] += n
+
+    def queue_key(self, host):
+        return (sum(self.need[host].values()), host)
+
+
+def _deficit_text(deficit):
+    return ', '.join('%d %s' % (a, rc) for rc, a in sorted(deficit.items()))
+
+
+def _blocked(estate, shortfall):
+    """``({host: reason}, (deficit, host))`` when no remaining host can
+    be drained on its own; the shortfall takes the smallest deficit."""
+    empty = collections.Counter()
+    deficits = sorted((sum(d.values()), host, d) for host, d in (
+        (host, estate.deficit(empty, empty, host))
+        for host in sorted(estate.remaining)))
+    _total, closest, deficit = deficits[0]
+    for rc, amount in deficit.items():
+        shortfall[rc] = max(shortfall[rc], amount)
+    blocked = {}
+    for _t, host, d in sorted(deficits, key=lambda x: x[1]):
+        blocked[host] = (
+            'cannot be drained: its servers need %s more than the '
+            'free VFs on converted hosts and free legacy vGPUs '
+            'elsewhere offer; add capacity, or free it (delete or '
+            'shelve servers) first' % _deficit_text(d))
+    return blocked, (deficit, closest)
+
+
+def _listed(hosts, most=10):
+    hosts = sorted(hosts)
+    if len(hosts) <= most:
+        return ', '.join(hosts)
+    return '%s and %d more' % (', '.join(hosts[:most]), len(hosts) - most)
+
+
+def _fill_wave(estate, queue, wave_size, group_of):
+    """The hosts of the next wave, in order (empty: none can be drained),
+    and why it closed early.
+
+    Greedy, like converting host by host: the host whose servers are the
+    fewest to place (then by name) starts the wave and may send servers to
+    legacy hosts.  Hosts of its group join in the same order while the
+    wave's servers, together, still fit outside the wave and those of the
+    joining host fit on free VFs of converted hosts: a server sent to a
+    legacy host moves twice, so waves grow with the converted capacity
+    instead.  Joining only adds servers to place and removes capacity, so
+    a host that does not fit now never fits later in the same wave: one
+    pass over the queue is the greedy choice.
+    """
+    wave, wave_need, wave_legacy = [], collections.Counter(), \
+        collections.Counter()
+    skipped = None
+    for _n, host in queue:
+        if len(wave) == wave_size:
+            break
+        if wave and group_of and group_of[host] != group_of[wave[0]]:
+            continue
+        why = None
+        deficit = estate.deficit(wave_need, wave_legacy, host)
+        if deficit:
+            why = '%s would have no place outside the wave' % (
+                _deficit_text(deficit))
+        elif wave:
+            short = {rc: wave_need[rc] + n - estate.vf_total[rc]
+                     for rc, n in estate.need[host].items()
+                     if n and wave_need[rc] + n > estate.vf_total[rc]}
+            if short:
+                why = ('%s more free VFs would be needed on converted hosts '
+                       '(its servers would otherwise move twice, through '
+                       'a legacy host)' % _deficit_text(short))
+        if why:
+            if wave and skipped is None:
+                skipped = (host, why)
+            continue
+        wave.append(host)
+        wave_need.update(estate.need[host])
+        wave_legacy.update(estate.legacy_free[host])
+    note = None
+    if wave and len(wave) < wave_size and skipped:
+        note = '%d of at most %d hosts: with %s too, %s' % (
+            len(wave), wave_size, skipped[0], skipped[1])
+    return wave, note
+
+
+def simulate(by_host, moves, existing, wave_size=1, group_of=None):
+    """Greedy drain/convert order in waves, as a :class:`DrainOrder`.
+
+    Hosts are converted in waves of at most ``wave_size`` hosts, all of
+    one group when ``group_of`` (``{host: key}``) is given (see
+    :func:`_fill_wave`).  A wave can be converted once every server on its
+    hosts has somewhere to go outside the wave: free VFs of its class on
+    hosts already converted (resize to the new flavor), else free legacy
+    vGPUs of the same type on hosts not converted yet and not in the wave
+    (cold migration, the server moves again later).  When no host can
+    start a wave, the hosts left are blocked, with the shortfall per
+    class.  With ``wave_size`` 1 this is host by host.
+    """
+    estate = _Estate(by_host, moves, existing)
+    queue = sorted(estate.queue_key(h) for h in estate.remaining)
+    order, drains, blocked, waves = [], {}, {}, []
+    shortfall = collections.Counter()
+    blocked_wave = None
+    while estate.remaining:
+        wave, note = _fill_wave(estate, queue, wave_size, group_of)
+        if not wave:
+            blocked, (deficit, closest) = _blocked(estate, shortfall)
+            if wave_size > 1:
+                blocked_wave = (
+                    'cannot be drained, so %d host(s) stay legacy (%s): '
+                    'even alone, %s needs %s more than the free VFs on '
+                    'converted hosts and free legacy vGPUs elsewhere '
+                    'offer; add capacity, or free some (delete or shelve '
+                    'servers) first' % (len(estate.remaining),
+                                        _listed(estate.remaining), closest,
+                                        _deficit_text(deficit)))
+            break
+        before = estate.free()
+        moved = 0
+        touched = set()
+        members = set(wave)
+        for host in wave:
+            drains[host] = tuple(estate.drain(host, members))
+            moved += len(drains[host])
+            touched.update(d.to_host for d in drains[host]
+                           if d.action == 'migrate')
+        estate.convert(wave)
+        order.extend(wave)
+        queue = [entry for entry in queue
+                 if entry[1] not in touched and entry[1] not in members]
+        for host in sorted(touched):
+            bisect.insort(queue, estate.queue_key(host))
+        waves.append(Wave(
+            hosts=tuple(wave),
+            group=group_of.get(wave[0]) if group_of else None,
+            servers_to_move=moved, capacity_before=before,
+            capacity_after=estate.free(), note=note))
     return DrainOrder(order=tuple(order),
-                      drains={h: tuple(d) for h, d in drains.items()},
-                      blocked=blocked, shortfall=dict(shortfall))
+                      drains={h: d for h, d in drains.items() if d},
+                      blocked=blocked, shortfall=dict(shortfall),
+                      waves=tuple(waves), blocked_wave=blocked_wave)
 
 
 def capacity(by_host, moves, existing, shortfall, rc_of):

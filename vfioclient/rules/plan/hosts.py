@@ -123,6 +123,17 @@ def boot_setup(gpus, verified):
         vfs=tuple(model.GpuVfs(g.address, tuple(g.vfs)) for g in gpus))
 
 
+def host_kind(gpu_plans):
+    """What hosts of one kind share: GPU count, board, legacy type and the
+    VF type, class and count (they share a runbook diagram and a wave
+    with ``--group-by kind``)."""
+    gpus = sorted(gpu_plans, key=lambda g: g.address)
+    first = gpus[0]
+    return '%d x %s %s -> %s (%s, %d VFs)' % (
+        len(gpus), first.board or '?', first.legacy_type or '?',
+        first.vf_type_name, first.resource_class, first.vf_count)
+
+
 def _drain_moves(host, drains, flavor_of):
     return tuple(model.Move(
         server_id=d.server.id, server_name=d.server.name, action=d.action,
@@ -190,12 +201,9 @@ def host_plan(host, items, order, drains, alias_of, flavor_of, options,
         notes.append('the VF type id is not confirmed by a host report; '
                      'the boot script resolves %s by name at boot'
                      % first.vf_type_name)
-    kind = '%d x %s %s -> %s (%s, %d VFs)' % (
-        len(gpus), first.board or '?', first.legacy_type or '?',
-        first.vf_type_name, first.resource_class, first.vf_count)
     legacy_types = sorted({g.legacy_type for g in gpus if g.legacy_type})
     return model.HostPlan(
-        host=host, order=order, kind=kind,
+        host=host, order=order, kind=host_kind(gpus),
         vf_types=tuple(sorted({g.vf_type_name for g in gpus})),
         gpus=gpus, device_spec=tuple(device_specs),
         alias=tuple(alias_lines),

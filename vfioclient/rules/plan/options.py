@@ -34,6 +34,9 @@ DEFAULT_ALIAS_TEMPLATE = '{profile}'
 DEFAULT_FLAVOR_NAME_TEMPLATE = '{flavor}.vf'
 TYPE_PLACEHOLDERS = ('profile', 'short', 'board', 'type_id')
 FLAVOR_PLACEHOLDERS = TYPE_PLACEHOLDERS + ('flavor', 'alias', 'count')
+# --group-by: a wave holds hosts of one group (vfioclient.rules.plan.waves)
+GROUP_BY = ('none', 'kind', 'aggregate', 'az')
+DEFAULT_GROUP_BY = 'kind'
 ALIAS_NAME_MAX = 256
 FLAVOR_NAME_MAX = 255
 
@@ -54,6 +57,10 @@ class Options:
     nova_release: releases.NovaRelease = releases.DEFAULT
     # ``numa_policy`` of the alias lines; None: Nova's default (legacy).
     alias_numa_policy: str = None
+    # at most this many hosts per wave; None: the default for the estate
+    # (vfioclient.rules.plan.waves.default_wave_size)
+    wave_size: int | None = None
+    group_by: str = DEFAULT_GROUP_BY     # one of GROUP_BY
 
     def to_json(self):
         return {'maps': ['%s=%s' % m for m in self.maps],
@@ -63,7 +70,8 @@ class Options:
                 'hosts': list(self.hosts),
                 'live_migratable': self.live_migratable,
                 'nova_release': self.nova_release.series,
-                'alias_numa_policy': self.alias_numa_policy}
+                'alias_numa_policy': self.alias_numa_policy,
+                'wave_size': self.wave_size, 'group_by': self.group_by}
 
 
 def parse_maps(values):
