@@ -25,9 +25,7 @@ Order of work (:func:`apply`):
    legacy vGPU providers, or the alias name is used for another class;
 4. each flavor is written on its own; one failure never stops the others.
 
-Private flavors get their projects' access (a plan copies the source
-flavor's access list): only the projects the flavor lacks are added, so a
-re-run adds nothing twice and the rows say which were added.
+Private flavors get their projects' access (:mod:`.flavor_access`).
 
 Resumable without a local journal: a flavor is created with a description
 that starts with :data:`INCOMPLETE_MARK`, then gets its extra specs and
@@ -44,6 +42,8 @@ import logging
 
 import os_traits
 
+from vfioclient.apply import drift
+from vfioclient.apply import flavor_access
 from vfioclient.apply import report
 from vfioclient.apply.report import CONFLICT, CREATED, EXISTS, FAILED
 from vfioclient.apply.report import UPDATED, WOULD_CREATE, WOULD_UPDATE
@@ -71,10 +71,6 @@ COLUMNS = ('name', 'id', 'action', 'extra_specs', 'alias_line',
 
 class SpecError(ValueError):
     """A flavor definition Nova would refuse (before any request)."""
-
-
-class DriftError(Exception):
-    """The plan no longer matches the cloud; nothing was written."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,25 +134,6 @@ class Result:
 def _result(spec, action, flavor_id=None, reason=''):
     return Result(spec.name, flavor_id, action, dict(spec.extra_specs),
                   spec.alias_line, spec.device_spec_hint(), reason)
-
-
-def _access_text(verb, projects):
-    return '%s %s' % (verb, ', '.join(projects)) if projects else ''
-
-
-@dataclasses.dataclass
-class Grants:
-    """What :meth:`Writer._grant` did: projects added, and projects Nova
-    refused (``(project, why)``: gone from Keystone)."""
-
-    added: list = dataclasses.field(default_factory=list)
-    skipped: list = dataclasses.field(default_factory=list)
-
-    def reasons(self):
-        out = [_access_text('granted access to', self.added)] \
-            if self.added else []
-        out += ['not granted to %s: %s' % s for s in self.skipped]
-        return out
 
 
 # -- building specs ----------------------------------------------------------
@@ -302,56 +279,6 @@ def read_inventory(placement, resource_classes):
     return view
 
 
-def _gone_providers(placement, provider_names):
-    """Names of ``provider_names`` that are gone; with a ``{name:
-    replacement}`` mapping, a provider whose replacement exists is not."""
-    have = {p.get('name')
-            for p in placement_api.list_resource_providers(placement)}
-    replaced = provider_names if isinstance(provider_names, dict) else {}
-    return [n for n in provider_names
-            if n not in have and replaced.get(n) not in have]
-
-
-def check_drift(cloud, specs, provider_names=()):
-    """Stop before any write when a plan no longer matches the cloud.
-
-    Checks the source flavors of ``specs`` (gone, or renamed) in Nova and
-    that the Placement providers named ``provider_names`` (those a plan
-    was made from, :func:`vfioclient.apply.planfile.plan_provider_names`)
-    still exist, or were replaced by their host's PCI provider.  Raises
-    :class:`DriftError` naming what changed.
-    """
-    problems = []
-    flavor_problems = []
-    for spec in specs:
-        if not spec.source_flavor_id:
-            continue
-        flavor = compute_api.get_flavor(cloud.compute, spec.source_flavor_id)
-        if not flavor:
-            flavor_problems.append(
-                'source flavor %s (%s) of %s no longer exists'
-                % (spec.source_flavor, spec.source_flavor_id, spec.name))
-        elif spec.source_flavor and flavor.get('name') != spec.source_flavor:
-            flavor_problems.append('source flavor %s of %s was renamed to %s'
-                                   % (spec.source_flavor_id, spec.name,
-                                      flavor.get('name')))
-    if flavor_problems:
-        problems.append('the plan no longer matches the cloud: %s; '
-                        'nothing was written: make the plan again '
-                        '("openstack vfio plan")' % '; '.join(flavor_problems))
-    gone = _gone_providers(cloud.placement, provider_names) \
-        if provider_names else []
-    if gone:
-        problems.append(
-            'the plan no longer matches the cloud: %d provider(s) it '
-            'was made from are gone from Placement (%s); nothing was '
-            'written: make the plan again ("openstack vfio plan")'
-            % (len(gone), ', '.join(gone[:5])
-               + (', ...' if len(gone) > 5 else '')))
-    if problems:
-        raise DriftError('; '.join(problems))
-
-
 # -- conflicts before any write ----------------------------------------------
 
 def preflight(specs, view, known_aliases=None):
@@ -475,7 +402,7 @@ class Writer:
     # -- steps -------------------------------------------------------------
     def _create(self, spec):
         if self.dry_run:
-            return _result(spec, WOULD_CREATE, reason=_access_text(
+            return _result(spec, WOULD_CREATE, reason=flavor_access.text(
                 'would grant access to', spec.projects if not spec.is_public
                 else ()))
         self.hook('create', spec)
@@ -523,32 +450,12 @@ class Writer:
                        '%s; the half-made flavor was deleted again' % error)
 
     def _grant(self, spec, fid):
-        """Give the spec's projects access to a private flavor: only those
-        it lacks (a re-run adds nothing twice).  :returns: :class:`Grants`.
-        """
-        grants = Grants()
-        for project in self._missing_access(spec, fid):
-            try:
-                compute_api.add_flavor_access(self.compute, fid, project)
-            except client.ApiError as e:
-                # Nova checks the project in Keystone first (HTTP 400 "not
-                # a valid project": identity.verify_project_id in
-                # _add_tenant_access, nova/api/openstack/compute/
-                # flavor_access.py, stable/2026.1): a project deleted since
-                # keeps its entry on the source flavor but cannot be added
-                # to a new one.  Already there (409) is fine.
-                if e.status != 400:
-                    raise
-                grants.skipped.append((project, e.detail or str(e)))
-                continue
-            grants.added.append(project)
-        return grants
+        return flavor_access.grant(self.compute, fid, spec.projects,
+                                   spec.is_public)
 
     def _missing_access(self, spec, fid):
-        if spec.is_public or not spec.projects:
-            return []
-        have = set(compute_api.list_flavor_access(self.compute, fid))
-        return [p for p in spec.projects if p not in have]
+        return flavor_access.missing(self.compute, fid, spec.projects,
+                                     spec.is_public)
 
     def _existing(self, spec, flavor):
         fid = flavor['id']
@@ -573,7 +480,7 @@ class Writer:
             return _result(spec, EXISTS, fid)
         if self.dry_run:
             return _result(spec, WOULD_UPDATE, fid, '; '.join(
-                extra + ([_access_text('would grant access to', missing)]
+                extra + ([flavor_access.text('would grant access to', missing)]
                          if missing else [])))
         if extra:
             self.hook('extra_specs', spec)
@@ -582,7 +489,7 @@ class Writer:
             for key in sorted(set(flavor.get('extra_specs') or {})
                               - set(spec.extra_specs)):
                 compute_api.delete_flavor_extra_spec(self.compute, fid, key)
-        granted = self._grant(spec, fid) if missing else Grants()
+        granted = self._grant(spec, fid) if missing else flavor_access.Grants()
         action = UPDATED if extra or granted.added else EXISTS
         return _result(spec, action, fid,
                        '; '.join(extra + granted.reasons()))
@@ -606,7 +513,7 @@ def apply(cloud, specs, dry_run=False, update_extra_specs=False,
             raise SpecError('flavor %s is listed twice' % spec.name)
         seen.add(spec.name)
     if check_plan_drift:
-        check_drift(cloud, specs)
+        drift.check_drift(cloud, specs)
     existing = flavors_by_name(cloud.compute)
     view = read_inventory(cloud.placement,
                           [s.resource_class for s in specs

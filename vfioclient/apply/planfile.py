@@ -17,7 +17,7 @@ its schema, read by :func:`vfioclient.model.documents.load` (``PlanError``:
 missing, truncated, wrong version, hand-edited and inconsistent documents
 are refused there, naming the file); this module only turns its errors into
 command errors, names the providers a plan was made from (for
-:func:`vfioclient.apply.flavors.check_drift`), and builds test documents.
+:func:`vfioclient.apply.drift.check_drift`), and builds test documents.
 """
 
 import json

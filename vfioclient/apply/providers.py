@@ -30,7 +30,7 @@ Order of work (:func:`cleanup`):
    and the allocations of the legacy ones;
 2. with a plan, each host must be one the plan converts and every legacy
    provider found must be one the plan was made from (``providers_before``,
-   same inventory): otherwise :class:`DriftError`, before any write;
+   same inventory): otherwise :class:`.drift.DriftError`, before any write;
 3. per host (:func:`decide`): when any of its legacy providers holds an
    allocation or has a child provider, none of them is deleted (no host is
    left half cleaned up), and the consumers are listed;
@@ -50,6 +50,7 @@ deletes the rest, and after a complete one changes nothing.
 
 import dataclasses
 
+from vfioclient.apply import drift
 from vfioclient.apply import report
 from vfioclient.apply.report import ABSENT, DELETED, FAILED, REFUSED
 from vfioclient.apply.report import WOULD_DELETE
@@ -64,10 +65,6 @@ OK_ACTIONS = (DELETED, ABSENT, WOULD_DELETE)
 
 COLUMNS = ('host', 'provider', 'uuid', 'resource_class', 'total', 'action',
            'reason')
-
-
-class DriftError(Exception):
-    """The plan no longer matches Placement; nothing was deleted."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -403,7 +400,7 @@ def cleanup(cloud, hosts, plan=None, dry_run=False, names=None):
     """Delete the legacy vGPU providers of ``hosts`` (compute node names).
 
     ``plan`` is a :class:`vfioclient.model.plan.Plan` to check against
-    (raises :class:`DriftError` before any write); ``names`` a
+    (raises :class:`.drift.DriftError` before any write); ``names`` a
     :class:`ServerNames` (one asking ``cloud.compute`` by default).
     Returns a list of :class:`Result`, host by host in the given order.
     """
@@ -412,7 +409,7 @@ def cleanup(cloud, hosts, plan=None, dry_run=False, names=None):
     if plan is not None:
         problems = plan_problems(plan, trees)
         if problems:
-            raise DriftError(
+            raise drift.DriftError(
                 'the plan no longer matches Placement: %s; nothing was '
                 'deleted: make the plan again ("openstack vfio plan"), or '
                 'leave out --from-plan to delete every legacy provider of '

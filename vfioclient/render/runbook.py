@@ -24,49 +24,12 @@ in plan order.
 """
 
 import collections
-import shlex
 
-import tabulate
-
-from vfioclient.nova import releases
 from vfioclient.render import bootscript
+from vfioclient.render import decisions
+from vfioclient.render import markdown as md
 from vfioclient.render import mdevs
 from vfioclient.render import novaconf
-from vfioclient.rules.plan import flavors as plan_flavors
-from vfioclient.rules import plan as plan_rules
-
-FENCE = '```'
-
-
-def _q(value):
-    """A value inside a shell block: quoted when it is not a plain word
-    (host, flavor and server names come from the cloud and host reports,
-    and operators paste these blocks)."""
-    return shlex.quote(str(value))
-
-
-def _comment(value):
-    """Text after ``#`` in a shell block: one line, always."""
-    return ' '.join(str(value).split())
-
-
-def _table(headers, rows):
-    if not rows:
-        return '_none_\n'
-    return tabulate.tabulate(
-        [[_cell(c) for c in row] for row in rows], headers=headers,
-        tablefmt='github', disable_numparse=True) + '\n'
-
-
-def _cell(value):
-    if value is None:
-        return '-'
-    return str(value).replace('|', '\\|').replace('\n', ' ')
-
-
-def _code(text, lang=''):
-    return '%s%s\n%s%s%s\n' % (FENCE, lang, text,
-                               '' if text.endswith('\n') else '\n', FENCE)
 
 
 def _mermaid_label(text):
@@ -90,7 +53,7 @@ def mermaid_tree(root, providers, max_children=4):
             '... %d more like these (%s: %d in all)' % (
                 len(rest), '/'.join(sorted({p[1] for p in rest})),
                 sum(p[2] for p in rest))))
-    return _code('\n'.join(lines), 'mermaid')
+    return md.code('\n'.join(lines), 'mermaid')
 
 
 def _before_after(host):
@@ -133,9 +96,9 @@ def _header(plan, plan_file):
 
 def _summary(plan):
     out = ['## Decisions', '']
-    out += live_migration_decision(plan)
+    out += decisions.live_migration_decision(plan)
     out += ['### Type mappings', '']
-    out.append(_table(
+    out.append(md.table(
         ('legacy type', 'legacy profile', 'legacy classes', 'VF type',
          'VF type id', 'resource class', 'alias', 'GPUs', 'chosen by'),
         [(m.legacy_type, m.legacy_name, ', '.join(m.legacy_classes),
@@ -144,33 +107,33 @@ def _summary(plan):
           m.resource_class, m.alias, m.gpus, m.source)
          for m in plan.type_mappings]))
     out += ['### Capacity by type', '']
-    out.append(_table(
+    out.append(md.table(
         ('resource class', 'VF type', 'VFs after', 'of which existing',
          'legacy vGPUs in use', 'VFs in use', 'shortfall'),
         [(c.resource_class, c.vf_type, c.vfs_total, c.vfs_existing,
           c.legacy_in_use, c.vf_in_use, c.shortfall)
          for c in plan.capacity]))
     out += ['### Capacity by host', '']
-    out.append(_table(
+    out.append(md.table(
         ('host', 'resource class', 'VFs', 'legacy vGPUs', 'legacy in use',
          'VFs in use'),
         [(h.host, c.resource_class, h.vfs_total, h.legacy_total,
           h.legacy_in_use, h.vf_in_use)
          for c in plan.capacity for h in c.hosts]))
     out += ['### New flavors', '']
-    out.append(_table(
+    out.append(md.table(
         ('flavor', 'from', 'vCPU', 'RAM MB', 'disk GB', 'extra specs',
          'access', 'servers to move'),
         [(f.name, f.source_flavor, f.vcpus, f.ram, f.disk,
           ', '.join('%s=%s' % kv for kv in sorted(f.extra_specs.items())),
-          _access_cell(f), f.servers_to_move) for f in plan.flavors]))
+          decisions.access_cell(f), f.servers_to_move) for f in plan.flavors]))
     out += ['### Conversion order', '']
-    out.append(_table(
+    out.append(md.table(
         ('step', 'host', 'kind', 'servers to move off'),
         [(h.order, h.host, h.kind, len(h.drain))
          for h in sorted(plan.hosts, key=lambda h: (h.order is None,
                                                     h.order or 0, h.host))]))
-    out += waves_section(plan)
+    out += decisions.waves_section(plan)
     c = plan.controllers
     out += ['### Scheduling during the migration', '',
             '`[filter_scheduler] pci_in_placement` goes on %s: %s.' % (
@@ -180,235 +143,8 @@ def _summary(plan):
                 c.pci_in_placement_reason), '']
     if plan.refusals:
         out += ['### Not in this plan (refusals)', '']
-        out.append(_table(('subject', 'reason'),
+        out.append(md.table(('subject', 'reason'),
                           [(r.subject, r.reason) for r in plan.refusals]))
-    return out
-
-
-NVIDIA_LIVE_MIGRATION_DOC = ('https://docs.nvidia.com/vgpu/knowledge-base/'
-                             'latest/vgpu-features.html')
-RHEL_VGPU_LIVE_MIGRATION_DOC = (
-    'https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/10/'
-    'html/configuring_and_managing_windows_virtual_machines/'
-    'live-migrating-a-virtual-machine-with-an-attached-nvidia-vgpu')
-
-
-def _target_release(plan):
-    series = plan.inputs.options.get('nova_release')
-    if series in releases.SERIES:
-        return releases.get(series)
-    return releases.DEFAULT
-
-
-def live_migration_decision(plan):
-    """The live-migration decision of a plan and what it requires, as
-    Markdown lines (a ``###`` part of the runbook's decisions).
-
-    Nova (2025.1 and later) stores an alias's ``live_migratable`` with each
-    server's PCI request when the server is booted or resized
-    (``InstancePCIRequest``) and refuses to live-migrate a server whose
-    request does not say "yes" (``_check_can_migrate_pci`` in
-    ``nova/conductor/tasks/live_migrate.py``): the choice is made when the
-    servers are resized onto the new flavors.
-    """
-    libvirt = releases.format_version(releases.MIN_LIVE_MIGRATABLE_LIBVIRT)
-    qemu = releases.format_version(releases.MIN_LIVE_MIGRATABLE_QEMU)
-    release = _target_release(plan)
-    if not plan.inputs.options.get('live_migratable'):
-        return [
-            '### Live migration: not chosen', '',
-            'This plan was made without `--live-migratable`: its '
-            '`device_spec` and `alias` lines do not carry '
-            '`live_migratable`. Nova stores the alias with each server\'s '
-            'PCI request when the server is resized onto a new flavor, and '
-            'refuses to live-migrate a server whose request does not ask '
-            'for live-migratable devices ("This request does not '
-            'explicitly request live-migratable devices."). Cold migration '
-            'and resize keep working.', '',
-            '**Choosing later costs a second resize of every server**: '
-            'the `device_spec` and `alias` lines change on every host and '
-            'controller, and each server must then be resized again, to a '
-            'flavor whose alias asks `"live_migratable": "yes"`, because '
-            'Nova reads the alias only at boot and resize. To choose now, '
-            'make the plan again with `openstack vfio plan '
-            '--live-migratable` (it needs libvirt >= %s and QEMU >= %s on '
-            'the converted hosts).' % (libvirt, qemu), '']
-    out = [
-        '### Live migration: chosen', '',
-        'Every `device_spec` and `alias` line of this plan carries '
-        '`"live_migratable": "yes"`. Nova stores it with each server\'s '
-        'PCI request when the server is resized onto a new flavor, so '
-        'these servers can be live-migrated between converted hosts '
-        'later. Requirements, before the first converted host starts '
-        'nova-compute again:', '',
-        '- **libvirt >= %s and QEMU >= %s** on every converted host. '
-        'With `live_migratable` in a `device_spec`, nova-compute refuses '
-        'to start below them ("%s"). The plan refuses hosts whose host '
-        'report shows older versions; check the others (a note in their '
-        'phase says which), e.g. `virsh version`.'
-        % (libvirt, qemu, releases.LIVE_MIGRATABLE_TOO_OLD),
-        '- **`[libvirt] live_migration_permit_post_copy = False`** on '
-        'every converted host (it is in each host\'s nova.conf lines): '
-        'QEMU refuses post-copy migration with VFIO devices (Nova\'s '
-        '`doc/source/admin/pci-passthrough.rst`, "Post-copy '
-        'Limitation").',
-        '- **The same `device_spec` lines on every host that takes these '
-        'servers**: an alias asking `"live_migratable": "yes"` matches '
-        'only devices whose `device_spec` says "yes" too; a host '
-        'configured without it gets no server of these flavors '
-        '(`openstack vfio config check` reports it as VFIO-C123).',
-        '- **NVIDIA support**: vGPU live migration depends on the board, '
-        'the vGPU software release and the hypervisor (%s), and fails '
-        'when the vGPU host driver versions of source and destination '
-        'differ (%s). Live-migrate one test server between two '
-        'converted hosts before relying on it.'
-        % (NVIDIA_LIVE_MIGRATION_DOC, RHEL_VGPU_LIVE_MIGRATION_DOC)]
-    if release.at_least(releases.TRAITS_SINCE[
-            releases.HW_PCI_LIVE_MIGRATABLE]):
-        out.append('- %s also puts the trait `%s` on the PCI providers '
-                   'of these VFs.' % (release,
-                                      releases.HW_PCI_LIVE_MIGRATABLE))
-    return out + ['']
-
-
-def _access_cell(flavor):
-    if flavor.is_public:
-        return 'public'
-    return 'private: %d project(s)' % len(flavor.access_projects)
-
-
-def flavor_notes(plan):
-    """Markdown lines on the new flavors' project access and NUMA affinity
-    (empty when there is nothing to say): which private flavors get which
-    projects, and which flavors' servers must find their VF on their NUMA
-    node under the alias ``numa_policy``, with the trade-off."""
-    return _access_lines(plan) + _numa_lines(plan)
-
-
-def _access_lines(plan):
-    private = [f for f in plan.flavors if not f.is_public]
-    if not private:
-        return []
-    out = ['### Project access of private flavors', '',
-           'A private flavor is created private, and `openstack vfio '
-           'flavor create --from-plan` gives it the projects of its source '
-           'flavor (only those it lacks: running it again adds nothing '
-           'twice). Projects Nova no longer knows are reported, not '
-           'granted.', '',
-           _table(('flavor', 'from', 'projects'),
-                  [(f.name, f.source_flavor,
-                    ', '.join(f.access_projects) or '-')
-                   for f in private])]
-    unknown = [n for f in private for n in f.notes
-               if n.startswith(plan_flavors.ACCESS_NOTE)]
-    out += ['> Warning: %s' % n for n in unknown]
-    if unknown:
-        out.append('')
-    out += ['Check after creating them:', '',
-            _code('\n'.join('openstack flavor show %s -c access_project_ids'
-                            % _q(f.name) for f in private), 'shell')]
-    return out
-
-
-def _numa_lines(plan):
-    notes = [(f, n) for f in plan.flavors for n in f.notes
-             if n.startswith(plan_flavors.NUMA_NOTE)]
-    if not notes:
-        return []
-    policy = next((a.numa_policy for a in plan.aliases if a.numa_policy),
-                  None)
-    return [
-        '### NUMA affinity of the VFs', '',
-        'A VF is a PCI device: for a server with a guest NUMA topology '
-        '(`hw:numa_nodes`, pinned CPUs, hugepages, or the same from its '
-        'image) Nova picks it by NUMA node under the alias `numa_policy` '
-        '(or the flavor\'s `hw:pci_numa_affinity_policy`), which mdev '
-        'vGPUs never required. `legacy` (Nova\'s default) and `required` '
-        'use only VFs of the server\'s NUMA node (legacy also those that '
-        'report none), so a resize fails with NoValidHost when the free '
-        'VFs are on the other node; `preferred` falls back to any VF, '
-        'with cross-NUMA traffic; `socket` accepts the same socket. The '
-        'alias lines of this plan set %s.' % (
-            '`numa_policy = %s`' % policy if policy else
-            'no `numa_policy` (Nova\'s default, legacy; `openstack vfio '
-            'plan --alias-numa-policy preferred` changes it)'), '',
-        _table(('flavor', 'from', 'servers to move', 'note'),
-               [(f.name, f.source_flavor, f.servers_to_move,
-                 n[len(plan_flavors.NUMA_NOTE):]) for f, n in notes])]
-
-
-GROUP_BY_TEXT = {
-    'kind': 'one kind of host (same GPUs, VF type and count: one boot '
-            'script and one set of nova.conf lines per wave)',
-    'aggregate': 'one set of Placement aggregates (Nova host aggregates)',
-    'az': 'one availability zone',
-}
-
-
-def _wave_size_text(plan):
-    given = plan.inputs.options.get('wave_size')
-    if given:
-        return 'at most %d hosts (`--wave-size %d`)' % (given, given)
-    return ('at most %d hosts (the default for %d hosts: %d %% of them, '
-            'at least 1, at most %d)' % (
-                plan_rules.default_wave_size(len(plan.hosts)),
-                len(plan.hosts), 100 // plan_rules.DEFAULT_WAVE_SHARE,
-                plan_rules.DEFAULT_WAVE_MAX))
-
-
-def _free_change(wave, rc, key):
-    before = wave.capacity_before.get(rc, {}).get(key)
-    after = wave.capacity_after.get(rc, {}).get(key)
-    return '%s -> %s' % (before, after)
-
-
-def waves_section(plan):
-    """The waves of a plan as Markdown lines (a ``###`` part of the
-    runbook's decisions): one row per wave with its hosts, the servers to
-    move off them and the free capacity per class before and after it.
-    Empty for a plan without waves (made before they existed, or with
-    nothing to convert)."""
-    if not plan.waves:
-        return []
-    group_by = plan.inputs.options.get('group_by', 'none')
-    classes = sorted({rc for w in plan.waves
-                      for rc in (*w.capacity_before, *w.capacity_after)})
-    grouped = group_by in GROUP_BY_TEXT
-    out = ['### Waves', '',
-           'The plan converts %d host(s) in %d wave(s) of %s%s. A wave\'s '
-           'hosts are drained and converted together: each server on them '
-           'is resized onto a free VF of a host converted before the wave, '
-           'or cold-migrated to a legacy host outside the wave (it moves '
-           'again later), so a wave needs no capacity of its own. The '
-           'simulation closes a wave early when one more host\'s servers '
-           'would not fit outside it (see "note").' % (
-               sum(len(w.hosts) for w in plan.waves), len(plan.waves),
-               _wave_size_text(plan),
-               ', each of %s' % GROUP_BY_TEXT[group_by] if grouped else ''),
-           '',
-           'Free capacity per resource class, before -> after each wave: '
-           '"VFs" are free VFs on converted hosts (where servers are '
-           'resized to), "legacy" free legacy vGPUs on hosts not converted '
-           'yet (where servers are migrated to).', '']
-    headers = ['wave'] + (['group'] if grouped else []) + [
-        'hosts', 'servers to move']
-    for rc in classes:
-        headers += ['%s VFs' % rc, '%s legacy' % rc]
-    headers.append('note')
-    rows = []
-    for w in plan.waves:
-        row = [w.number] + ([w.group] if grouped else []) + [
-            ', '.join(w.hosts), w.servers_to_move]
-        for rc in classes:
-            row += [_free_change(w, rc, 'vfs'), _free_change(w, rc,
-                                                            'legacy')]
-        row.append(w.note)
-        rows.append(row)
-    out.append(_table(headers, rows))
-    left = sorted(h.host for h in plan.hosts if h.order is None)
-    if left:
-        out += ['%d host(s) are in no wave, they cannot be drained: %s '
-                '(see the refusals).' % (len(left), ', '.join(left)), '']
     return out
 
 
@@ -435,10 +171,10 @@ def _provider_trees(plan):
 def _precheck(plan, plan_file):
     out = ['## Phase 0: pre-checks and backups', '',
            '1. Audit the estate; it must show no errors:', '',
-           _code('openstack vfio audit\nopenstack vfio audit --summary',
+           md.code('openstack vfio audit\nopenstack vfio audit --summary',
                  'shell'),
            '2. Back up what the migration changes:', '',
-           _code('\n'.join([
+           md.code('\n'.join([
                'openstack flavor list --all --long -f json > '
                'flavors-before.json',
                'openstack resource provider list -f json > '
@@ -456,11 +192,11 @@ def _precheck(plan, plan_file):
         out += ['4. Placement settings (bug 2070257): %s. Set them on every '
                 'placement-api node **before** the switch and restart '
                 'placement-api:' % reason, '',
-                _table(('file', 'section', 'option', 'value',
+                md.table(('file', 'section', 'option', 'value',
                         'needs'),
                        [(s.file, s.section, s.option, s.value,
                          s.min_version) for s in plan.placement_settings]),
-                _code(novaconf.conf_text(plan.placement_settings), 'ini'),
+                md.code(novaconf.conf_text(plan.placement_settings), 'ini'),
                 'Rollback: remove these lines and restart placement-api.',
                 '']
     return out
@@ -478,7 +214,7 @@ def _controllers_step(plan):
             '`PciPassthroughFilter` is in `[filter_scheduler] '
             'enabled_filters`, and restart those services:'
             % c.pci_in_placement_reason, '',
-            _code('[pci]\n%s\n' % '\n'.join('alias = %s' % a
+            md.code('[pci]\n%s\n' % '\n'.join('alias = %s' % a
                                              for a in c.alias), 'ini')]
     out = ['2. Scheduling must be type-correct from the moment the new '
            'flavors exist: %s.' % c.pci_in_placement_reason, '',
@@ -498,25 +234,26 @@ def _controllers_step(plan):
            '`pci_in_placement` on, make sure `PciPassthroughFilter` is in '
            '`[filter_scheduler] enabled_filters`, and restart those '
            'services:', '',
-           _code(novaconf.controllers_snippet(c), 'ini')]
+           md.code(novaconf.controllers_snippet(c), 'ini')]
     return out
 
 
 def _phase_prepare(plan, plan_file):
     names = ' '.join(f.name for f in plan.flavors)
+    notes = decisions.flavor_notes(plan)
     return [
         '## Phase 1: resource classes, aliases and flavors', '',
         '1. Create the resource classes (%s):' % ', '.join(
             plan.resource_classes), '',
-        _code('openstack vfio resource class create --from-plan %s'
-              % _q(plan_file), 'shell')] + _controllers_step(plan) + [
+        md.code('openstack vfio resource class create --from-plan %s'
+              % md.quote(plan_file), 'shell')] + _controllers_step(plan) + [
         '3. Create the new flavors:', '',
-        _code('openstack vfio flavor create --from-plan %s'
-              % _q(plan_file), 'shell')] + flavor_notes(plan) + [
+        md.code('openstack vfio flavor create --from-plan %s'
+              % md.quote(plan_file), 'shell')] + notes + [
         'Verify:', '',
-        _code('openstack vfio verify --from-plan %s --summary\n'
+        md.code('openstack vfio verify --from-plan %s --summary\n'
               'openstack flavor show '
-              '<flavor> -c properties' % _q(plan_file), 'shell'),
+              '<flavor> -c properties' % md.quote(plan_file), 'shell'),
         'Rollback: `openstack flavor delete %s`, remove the alias lines '
         '(and `pci_in_placement`) and restart the controller services; '
         'unused resource classes can be deleted with `openstack resource '
@@ -528,17 +265,17 @@ def _drain_commands(host):
     for m in host.drain:
         if m.action == 'resize':
             out.append('openstack server resize --flavor %s %s  # %s' % (
-                _q(m.to_flavor), _q(m.server_id),
-                _comment(m.server_name)))
+                md.quote(m.to_flavor), md.quote(m.server_id),
+                md.comment(m.server_name)))
             out.append('openstack server resize confirm %s'
-                       % _q(m.server_id))
+                       % md.quote(m.server_id))
         else:
             out.append('openstack --os-compute-api-version 2.56 server '
                        'migrate --host %s %s  # %s (stays legacy for now)'
-                       % (_q(m.to_host), _q(m.server_id),
-                          _comment(m.server_name)))
+                       % (md.quote(m.to_host), md.quote(m.server_id),
+                          md.comment(m.server_name)))
             out.append('openstack server migrate confirm %s'
-                       % _q(m.server_id))
+                       % md.quote(m.server_id))
     return out
 
 
@@ -549,7 +286,7 @@ def _stop_compute(host):
         'nova-compute that starts early with the old nova.conf or the '
         'legacy providers still in Placement hands out vGPUs that no '
         'longer exist):', '',
-        _code('systemctl stop nova-compute\nsystemctl mask nova-compute',
+        md.code('systemctl stop nova-compute\nsystemctl mask nova-compute',
               'shell'),
         '   Containerised computes: stop the container and turn off its '
         'restart policy instead (e.g. kolla-ansible: `docker stop '
@@ -563,13 +300,13 @@ def _switch_driver(host):
         '5. Switch the host to the NVIDIA variant driver (vGPU 17+ host '
         'driver), install the boot script and its unit, and reboot:', '',
         '<details><summary>/usr/local/sbin/vfio-vgpu-setup</summary>\n',
-        _code(bootscript.render_boot_setup(setup), 'sh'),
+        md.code(bootscript.render_boot_setup(setup), 'sh'),
         '</details>\n',
         '<details><summary>/etc/systemd/system/vfio-vgpu-setup.service'
         '</summary>\n',
-        _code(bootscript.render_systemd_unit(setup.vf_type), 'ini'),
+        md.code(bootscript.render_systemd_unit(setup.vf_type), 'ini'),
         '</details>\n',
-        _code('chmod 0700 /usr/local/sbin/vfio-vgpu-setup\n'
+        md.code('chmod 0700 /usr/local/sbin/vfio-vgpu-setup\n'
               'systemctl daemon-reload\n'
               'systemctl enable vfio-vgpu-setup.service\n'
               'reboot', 'shell'),
@@ -581,20 +318,20 @@ def _switch_driver(host):
 def _verify_host(host, plan_file):
     return [
         '9. Verify before the host takes servers again:', '',
-        _code('\n'.join([
+        md.code('\n'.join([
             'openstack vfio host report -f json > %s'
-            % _q(host.host + '.json'),
+            % md.quote(host.host + '.json'),
             'openstack vfio config check --host-report %s '
             '--fail-on warning /etc/nova/nova.conf'
-            % _q(host.host + '.json'),
-            'openstack resource provider list --name %s' % _q(
+            % md.quote(host.host + '.json'),
+            'openstack resource provider list --name %s' % md.quote(
                 host.gpus[0].provider_after.name if host.gpus else
                 host.host),
             'openstack vfio provider cleanup --host %s --dry-run'
-            % _q(host.host),
+            % md.quote(host.host),
             'openstack vfio audit --fail-on error',
             'openstack vfio verify --from-plan %s --summary'
-            % _q(plan_file)]), 'shell'),
+            % md.quote(plan_file)]), 'shell'),
         '   Expected: %s; no legacy provider left under %s (the dry-run '
         'cleanup finds nothing) and no error in the audit.' % (
             '; '.join('%s with %d %s' % (g.provider_after.name, g.vf_count,
@@ -612,40 +349,41 @@ def _phase_host(number, host, plan_file):
     if host.notes:
         out.append('')
     out += ['1. Stop new servers landing here:', '',
-            _code('openstack compute service set --disable --disable-reason '
-                  '"vfio migration" %s nova-compute' % _q(host.host),
+            md.code('openstack compute service set --disable --disable-reason '
+                  '"vfio migration" %s nova-compute' % md.quote(host.host),
                   'shell'),
             '2. Move its servers off (%d):' % len(host.drain), '']
     if host.drain:
-        out.append(_table(('server', 'action', 'to', 'from flavor',
+        out.append(md.table(('server', 'action', 'to', 'from flavor',
                            'to flavor'),
                           [(m.server_name, m.action, m.to_host,
                             m.from_flavor, m.to_flavor)
                            for m in host.drain]))
-        out.append(_code('\n'.join(_drain_commands(host)), 'shell'))
+        out.append(md.code('\n'.join(_drain_commands(host)), 'shell'))
     out += ['   Check that nothing is left: `openstack server list '
-            '--all-projects --host %s` must be empty.' % _q(host.host), '']
+            '--all-projects --host %s` must be empty.'
+            % md.quote(host.host), '']
     out += _stop_compute(host)
     out += mdevs.runbook_step(host, 4)
     out += _switch_driver(host)
     out += ['6. In nova.conf remove the legacy vGPU lines:', '',
-            _code(_conf_lines(host.conf_remove)),
-            '   and add:', '', _code(novaconf.host_snippet(host), 'ini'),
+            md.code(_conf_lines(host.conf_remove)),
+            '   and add:', '', md.code(novaconf.host_snippet(host), 'ini'),
             '7. Remove the legacy vGPU providers of this host from '
             'Placement (Nova does not, and they stay schedulable: audit '
             'VFIO-A118), while nova-compute is stopped:', '',
-            _code('openstack vfio provider cleanup --host %s --from-plan %s'
+            md.code('openstack vfio provider cleanup --host %s --from-plan %s'
                   ' --dry-run\n'
                   'openstack vfio provider cleanup --host %s --from-plan %s'
-                  % (_q(host.host), _q(plan_file), _q(host.host),
-                     _q(plan_file)), 'shell'),
+                  % (md.quote(host.host), md.quote(plan_file),
+                     md.quote(host.host), md.quote(plan_file)), 'shell'),
             '8. Start nova-compute:', '',
-            _code('systemctl unmask nova-compute\n'
+            md.code('systemctl unmask nova-compute\n'
                   'systemctl start nova-compute', 'shell')]
     out += _verify_host(host, plan_file)
     out += ['10. Enable the service again:', '',
-            _code('openstack compute service set --enable %s nova-compute'
-                  % _q(host.host), 'shell'),
+            md.code('openstack compute service set --enable %s nova-compute'
+                  % md.quote(host.host), 'shell'),
             'Rollback (before step 10): keep the service disabled, stop '
             'and mask nova-compute, disable the unit (`systemctl disable '
             'vfio-vgpu-setup.service`), restore `/etc/nova/nova.conf.'
@@ -666,9 +404,9 @@ def _phase_final(number, plan, plan_file):
             '`[filter_scheduler] pci_in_placement` has been on since '
             'Phase 1. Check that every converted host and the flavors '
             'agree:', '',
-            _code('openstack vfio audit --fail-on error\n'
+            md.code('openstack vfio audit --fail-on error\n'
                   'openstack vfio verify --from-plan %s --summary'
-                  % _q(plan_file), 'shell')]
+                  % md.quote(plan_file), 'shell')]
     return [
         '## Phase %d: PCI in Placement for scheduling' % number, '',
         'Only after every compute in this plan reports its VFs in '
@@ -676,18 +414,18 @@ def _phase_final(number, plan, plan_file):
         'has `report_in_placement = True`). On every controller '
         '(nova-api, nova-scheduler, nova-conductor) set, then restart '
         'those services:', '',
-        _code(novaconf.controllers_snippet(c), 'ini'),
+        md.code(novaconf.controllers_snippet(c), 'ini'),
         'Verify:', '',
-        _code('openstack vfio audit\nopenstack vfio verify --from-plan %s '
+        md.code('openstack vfio audit\nopenstack vfio verify --from-plan %s '
               '--summary'
-              % _q(plan_file), 'shell'),
+              % md.quote(plan_file), 'shell'),
         'Rollback: set `pci_in_placement = False` and restart the '
         'controller services (scheduling falls back to the '
         'PciPassthroughFilter alone).', '']
 
 
 def _servers(plan):
-    return ['## Servers', '', _table(
+    return ['## Servers', '', md.table(
         ('server', 'id', 'host', 'from flavor', 'to flavor', 'status',
          'note'),
         [(s.name, s.id, s.host, s.from_flavor, s.to_flavor, s.status,

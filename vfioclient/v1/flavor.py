@@ -20,6 +20,7 @@ from osc_lib.cli import identity
 from osc_lib.cli import parseractions
 from osc_lib import exceptions
 
+from vfioclient.apply import drift as apply_drift
 from vfioclient.apply import flavors as apply_flavors
 from vfioclient.apply import planfile
 from vfioclient.nova import errors as nova_errors
@@ -174,13 +175,13 @@ class CreateFlavor(base.ApplyLister):
             if from_plan:
                 # Providers gone as well as source flavors (the apply
                 # below checks source flavors again, which is cheap).
-                apply_flavors.check_drift(
+                apply_drift.check_drift(
                     cloud, specs, planfile.plan_provider_names(self._plan))
             results = apply_flavors.apply(
                 cloud, specs, dry_run=parsed_args.dry_run,
                 update_extra_specs=parsed_args.update_extra_specs,
                 known_aliases=known, check_plan_drift=from_plan)
-        except (apply_flavors.SpecError, apply_flavors.DriftError) as e:
+        except (apply_flavors.SpecError, apply_drift.DriftError) as e:
             raise exceptions.CommandError(str(e))
         self._results = results
         rows = []

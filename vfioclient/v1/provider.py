@@ -14,6 +14,7 @@
 
 from osc_lib import exceptions
 
+from vfioclient.apply import drift as apply_drift
 from vfioclient.apply import planfile
 from vfioclient.apply import providers as apply_providers
 from vfioclient.v1 import base
@@ -65,7 +66,7 @@ class CleanupProvider(base.ApplyLister):
             results = apply_providers.cleanup(
                 cloud, parsed_args.hosts, plan=plan,
                 dry_run=parsed_args.dry_run, names=names)
-        except apply_providers.DriftError as e:
+        except apply_drift.DriftError as e:
             raise exceptions.CommandError(str(e))
         if names.problem:
             self.app.stderr.write('%s\n' % names.problem)

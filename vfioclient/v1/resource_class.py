@@ -14,6 +14,7 @@
 
 from osc_lib import exceptions
 
+from vfioclient.apply import drift as apply_drift
 from vfioclient.apply import flavors as apply_flavors
 from vfioclient.apply import planfile
 from vfioclient.apply import resource_classes as apply_rc
@@ -58,10 +59,10 @@ class CreateResourceClass(base.ApplyLister):
             cloud = base.connect(self, parsed_args)
             if plan is not None:
                 try:
-                    apply_flavors.check_drift(
+                    apply_drift.check_drift(
                         cloud, apply_flavors.specs_from_plan(plan),
                         planfile.plan_provider_names(plan))
-                except apply_flavors.DriftError as e:
+                except apply_drift.DriftError as e:
                     raise exceptions.CommandError(str(e))
             results = apply_rc.create_resource_classes(
                 cloud.placement, requested, dry_run=parsed_args.dry_run)

@@ -18,6 +18,7 @@ import uuid
 import fixtures
 import testtools
 
+from vfioclient.apply import drift
 from vfioclient.apply import flavors
 from vfioclient.cloud import client
 
@@ -346,7 +347,7 @@ class TestApply(testtools.TestCase):
             name='new2', vcpus=4, ram=1, extra_specs={
                 'pci_passthrough:alias': 'a:1'},
             source_flavor='x', source_flavor_id='nope')
-        e = self.assertRaises(flavors.DriftError, flavors.apply, self.cloud,
+        e = self.assertRaises(drift.DriftError, flavors.apply, self.cloud,
                               [drifted, gone], check_plan_drift=True)
         self.assertIn('was renamed to old', str(e))
         self.assertIn('no longer exists', str(e))
@@ -469,7 +470,7 @@ class TestProviderDrift(testtools.TestCase):
 
             def get(self, path, version, params=None):
                 return {'resource_providers': [{'name': n} for n in have]}
-        return flavors._gone_providers(Listing(), names)
+        return drift.gone_providers(Listing(), names)
 
     def test_replaced_provider_is_progress_not_drift(self):
         names = {'h_pci_0000_41_00_4': 'h_0000:41:00.0',

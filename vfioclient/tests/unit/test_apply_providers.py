@@ -17,6 +17,7 @@ import dataclasses
 
 import testtools
 
+from vfioclient.apply import drift
 from vfioclient.apply import providers as cleanup
 from vfioclient.cloud import client
 from vfioclient.model import cloud as model
@@ -347,7 +348,7 @@ class TestCleanup(testtools.TestCase):
         plan = plan_rules.make_plan(b.snapshot())
         b.legacy('cmp1', '0000:42:00.4')
         cloud = FakeCloud(b)
-        err = self.assertRaises(cleanup.DriftError, cleanup.cleanup, cloud,
+        err = self.assertRaises(drift.DriftError, cleanup.cleanup, cloud,
                                 ['cmp1'], plan=plan)
         self.assertIn('cmp1_pci_0000_42_00_4', str(err))
         self.assertIn('nothing was deleted', str(err))

@@ -33,6 +33,7 @@ from vfioclient.nova import alias as nova_alias
 from vfioclient.nova import flavors as nova_flavors
 from vfioclient.nvidia import pci_ids
 from vfioclient.nvidia import profiles
+from vfioclient.render import decisions
 from vfioclient.render import runbook
 from vfioclient.rules import plan as rules
 from vfioclient.sandbox import fakesysfs as fake_sysfs
@@ -395,12 +396,12 @@ class TestRunbookFlavorNotes(testtools.TestCase):
 
     def test_nothing_to_say(self):
         plan = rules.make_plan(builders.two_host_estate().snapshot())
-        self.assertEqual([], runbook.flavor_notes(plan))
+        self.assertEqual([], decisions.flavor_notes(plan))
 
     def test_private_and_numa_flavors(self):
         plan = rules.make_plan(private_estate(
             **{'hw:numa_nodes': '2'}).snapshot())
-        text = '\n'.join(runbook.flavor_notes(plan))
+        text = '\n'.join(decisions.flavor_notes(plan))
         self.assertIn('### Project access of private flavors', text)
         self.assertIn('| vgpu.a40-2q.vf | vgpu.a40-2q | proj-a, proj-b |',
                       text)
@@ -413,7 +414,7 @@ class TestRunbookFlavorNotes(testtools.TestCase):
         plan = rules.make_plan(
             private_estate(access=None, **{'hw:numa_nodes': '2'}).snapshot(),
             options=rules.Options(alias_numa_policy='required'))
-        text = '\n'.join(runbook.flavor_notes(plan))
+        text = '\n'.join(decisions.flavor_notes(plan))
         self.assertIn('> Warning: ACCESS: the source flavor vgpu.a40-2q is '
                       'private but the snapshot has no access list', text)
         self.assertIn('set `numa_policy = required`', text)

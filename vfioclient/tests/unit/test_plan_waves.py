@@ -23,7 +23,7 @@ import fixtures
 import testtools
 
 from vfioclient.model import plan as plan_model
-from vfioclient.render import runbook
+from vfioclient.render import decisions
 from vfioclient.rules import plan as rules
 from vfioclient.rules.plan import capacity
 from vfioclient.rules.plan import gpus as plan_gpus
@@ -362,7 +362,7 @@ class TestWavesSection(testtools.TestCase):
                 rc='CUSTOM_NVIDIA_575')
         plan = rules.make_plan(b.snapshot(),
                                options=rules.Options(wave_size=2))
-        lines = runbook.waves_section(plan)
+        lines = decisions.waves_section(plan)
         self.assertEqual('### Waves', lines[0])
         text = '\n'.join(lines)
         self.assertIn('The plan converts 2 host(s) in 2 wave(s) of at most '
@@ -391,14 +391,14 @@ class TestWavesSection(testtools.TestCase):
     def test_default_size_and_no_group(self):
         plan = rules.make_plan(builders.two_host_estate().snapshot(),
                                options=rules.Options(group_by='none'))
-        text = '\n'.join(runbook.waves_section(plan))
+        text = '\n'.join(decisions.waves_section(plan))
         self.assertIn('in 2 wave(s) of at most 1 hosts (the default for 2 '
                       'hosts: 5 % of them, at least 1, at most 50).', text)
         self.assertNotIn('| group', text)
 
     def test_plan_without_waves(self):
         plan = rules.make_plan(builders.two_host_estate().snapshot())
-        self.assertEqual([], runbook.waves_section(
+        self.assertEqual([], decisions.waves_section(
             dataclasses.replace(plan, waves=())))
 
 

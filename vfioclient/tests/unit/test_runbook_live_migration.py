@@ -12,7 +12,7 @@
 
 
 """The runbook's live-migration decision
-(``vfioclient.render.runbook.live_migration_decision``)."""
+(``vfioclient.render.decisions.live_migration_decision``)."""
 
 import dataclasses
 
@@ -20,7 +20,7 @@ import testtools
 
 from vfioclient.model import plan as plan_model
 from vfioclient.nova import releases
-from vfioclient.render import runbook
+from vfioclient.render import decisions
 from vfioclient.rules import plan as rules
 from vfioclient.tests.unit import builders
 
@@ -28,7 +28,7 @@ from vfioclient.tests.unit import builders
 def decision(**options):
     plan = rules.make_plan(builders.two_host_estate().snapshot(),
                            options=rules.Options(**options))
-    return '\n'.join(runbook.live_migration_decision(plan))
+    return '\n'.join(decisions.live_migration_decision(plan))
 
 
 class TestLiveMigrationDecision(testtools.TestCase):
@@ -41,8 +41,8 @@ class TestLiveMigrationDecision(testtools.TestCase):
                        "but it's not supported by libvirt.",
                        'live_migration_permit_post_copy = False',
                        'VFIO-C123',
-                       runbook.NVIDIA_LIVE_MIGRATION_DOC,
-                       runbook.RHEL_VGPU_LIVE_MIGRATION_DOC):
+                       decisions.NVIDIA_LIVE_MIGRATION_DOC,
+                       decisions.RHEL_VGPU_LIVE_MIGRATION_DOC):
             self.assertIn(needed, text)
         self.assertNotIn('second resize', text)
         self.assertNotIn('HW_PCI_LIVE_MIGRATABLE', text)
@@ -70,7 +70,7 @@ class TestLiveMigrationDecision(testtools.TestCase):
                              'nova_release': 'folsom'}):
             old = dataclasses.replace(plan, inputs=dataclasses.replace(
                 plan.inputs, options=options))
-            text = '\n'.join(runbook.live_migration_decision(
+            text = '\n'.join(decisions.live_migration_decision(
                 plan_model.Plan.from_json(old.to_json())))
             self.assertIn('### Live migration:', text)
             self.assertNotIn('HW_PCI_LIVE_MIGRATABLE', text)
