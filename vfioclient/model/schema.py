@@ -102,7 +102,10 @@ def describe(error):
     if kind == 'type':
         problem = 'expected %s' % _expected_type(error.validator_value)
     elif kind == 'enum':
-        problem = 'expected one of %s' % ', '.join(error.validator_value)
+        # JSON spelling: an enum may hold null (e.g. an unset numa_policy).
+        problem = 'expected one of %s' % ', '.join(
+            v if isinstance(v, str) else json.dumps(v)
+            for v in error.validator_value)
     elif kind == 'const':
         problem = 'expected %r' % (error.validator_value,)
     elif kind == 'pattern':

@@ -241,6 +241,17 @@ class TestBadDocumentsNameTheField(DocumentCase):
             "legacy-mdev-vf, variant-vf, vfio-passthrough, unconfigured, "
             "got 'variant'")
 
+    def test_enum_with_null_is_named(self):
+        # The fuzz test found it: an enum holding null (an alias's unset
+        # numa_policy) must still give a message, not a TypeError.
+        made = plan_rules.make_plan(self.estate(), [self.host_report()])
+        doc = json.loads(json.dumps(made.to_dict()))
+        doc['aliases'][0]['numa_policy'] = 'sometimes'
+        self.assert_refused(
+            plan.PlanError, plan.Plan.from_dict, doc,
+            "aliases[0].numa_policy: expected one of null, required, "
+            "legacy, preferred, socket, got 'sometimes'")
+
     def test_plan(self):
         made = plan_rules.make_plan(self.estate(), [self.host_report()])
         base = made.to_dict()
