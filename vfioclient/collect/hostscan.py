@@ -13,25 +13,26 @@
 """The host collector: one GPU host's report, with python3 alone.
 
 This is the one implementation of the host report.  ``openstack vfio host
-report`` runs it in-process (:func:`vfioclient.collect.sysfs.
-collect_host_report` builds the :class:`~vfioclient.model.host.HostReport`
-from its document, the model checking it against the schema), and
-``openstack vfio host collector`` prints it as a single runnable file for
-hosts without OSC: :mod:`vfioclient.collect.hostscan_script` bundles this
-module with the modules it imports.
+report`` runs it in-process (``collect/sysfs.py`` builds the
+:class:`~vfioclient.model.host.HostReport` from its document, the model
+checking it against the schema), and ``openstack vfio host collector``
+prints it as a single runnable file for hosts without OSC:
+:mod:`vfioclient.collect.hostscan_script` bundles this module with the
+modules it imports.
 
 Why standard library only: it must run on a compute node with nothing but
 the host's ``python3`` (Python 3.8 or later; ``python3 -I -S`` runs it,
 no site-packages).  So it imports the standard library and, of
 vfioclient, only the owners of the NVIDIA and PCI knowledge it applies,
-which are themselves standard-library only: :mod:`vfioclient.nvidia.
-classify`, :mod:`~vfioclient.nvidia.pci_ids`, :mod:`~vfioclient.nvidia.
-profiles`, :mod:`~vfioclient.nvidia.vgpu_types` and :mod:`vfioclient.
-nova.pci_address`.  They stay the one place of their concept; the printed
-file carries their source verbatim, and the unit tests check that
-everything bundled imports only the standard library and parses as
-Python 3.8.  What is only about reading a host (the sysfs and mdevctl
-files, libvirt's capabilities cache, the report's layout) lives here.
+which are standard-library only themselves: ``nvidia/classify``,
+``nvidia/pci_ids``, ``nvidia/profiles``, ``nvidia/vgpu_types`` and
+``nova/pci_address`` (with ``nova/errors``).  They stay the
+one place of their concept rather than being copied here: the printed
+file carries their source verbatim, the bundler refuses any other import
+or newer syntax, and the unit tests run the printed file with ``python3
+-I -S`` against ``host report``.  What is only about reading a host (the
+sysfs and mdevctl files, libvirt's capabilities cache, the report's
+layout) lives here.
 
 Reads, under ``root`` (``/`` on a real host, a fake tree in tests):
 
@@ -48,9 +49,9 @@ Reads, under ``root`` (``/`` on a real host, a fake tree in tests):
 
 Only functions of NVIDIA's vendor id with a display class (``0x03xxxx``)
 are kept; the NVIDIA audio/USB functions of a board are not GPUs.  Each
-function gets its classification (:func:`vfioclient.nvidia.classify.
-classify_device`) and each PF with its VFs one GPU summary (types offered
-and in use, mode, board name).
+function gets its classification (``classify.classify_device``) and each
+PF with its VFs one GPU summary (types offered and in use, mode, board
+name).
 
 It never raises on odd input: missing or unreadable files, garbled values
 and dangling links become warnings whose ``path`` is the file as seen on

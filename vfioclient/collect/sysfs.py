@@ -15,8 +15,8 @@
 :mod:`vfioclient.collect.hostscan` reads the host (it is also the
 collector ``openstack vfio host collector`` prints for hosts without OSC);
 this module turns its plain documents into the model's records, the model
-checking them against the schema (:meth:`~vfioclient.model.host.
-HostReport.from_json`).  Entry point: :func:`collect_host_report`.
+checking them against the schema (``HostReport.from_json``).  Entry
+point: :func:`collect_host_report`.
 """
 
 from vfioclient.collect import hostscan
