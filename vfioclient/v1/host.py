@@ -44,6 +44,16 @@ def _type_label(type_id, name):
     return '%d %s' % (type_id, short) if short else str(type_id)
 
 
+def _write(path, text, mode):
+    """Write a script or unit with ``mode`` (never readable by others
+    while it is written)."""
+    try:
+        fileio.write_private_file(path, text)
+        os.chmod(path, mode)
+    except OSError as e:
+        raise exceptions.CommandError('cannot write %s: %s' % (path, e))
+
+
 def gpu_row(gpu):
     """One table row of a :class:`~vfioclient.model.host.Gpu`."""
     in_use = ', '.join('%s x%d' % (_type_label(u.id, u.name), u.count)
@@ -167,12 +177,7 @@ class CollectorHost(command.Command):
             raise exceptions.CommandError('cannot build the collector: %s'
                                           % e)
         if parsed_args.output:
-            try:
-                fileio.write_private_file(parsed_args.output, script)
-                os.chmod(parsed_args.output, 0o755)
-            except OSError as e:
-                raise exceptions.CommandError(
-                    'cannot write %s: %s' % (parsed_args.output, e))
+            _write(parsed_args.output, script, 0o755)
         else:
             self.app.stdout.write(script)
         return 0
@@ -297,13 +302,13 @@ class ScriptHost(command.Command):
                     (bootscript.SCRIPT_NAME, script, 0o700),
                     (bootscript.UNIT_NAME, unit, 0o644)):
                 path = os.path.join(parsed_args.output_dir, name)
-                self._write(path, text, mode)
+                _write(path, text, mode)
                 self.app.stdout.write('%s\n' % path)
             return 0
         text = unit if parsed_args.output_format == 'systemd' else script
         if parsed_args.output:
             mode = 0o644 if parsed_args.output_format == 'systemd' else 0o700
-            self._write(parsed_args.output, text, mode)
+            _write(parsed_args.output, text, mode)
         else:
             self.app.stdout.write(text)
         return 0
@@ -352,7 +357,7 @@ class ScriptHost(command.Command):
         except ValueError as e:
             raise exceptions.CommandError(str(e))
         if parsed_args.output:
-            self._write(parsed_args.output, script, 0o700)
+            _write(parsed_args.output, script, 0o700)
         else:
             self.app.stdout.write(script)
         return 0
@@ -367,11 +372,3 @@ class ScriptHost(command.Command):
             raise exceptions.CommandError(
                 'GPU %s is not a physical GPU in the host report (GPUs: %s)'
                 % (', '.join(missing), ', '.join(sorted(known)) or 'none'))
-
-    @staticmethod
-    def _write(path, text, mode):
-        try:
-            fileio.write_private_file(path, text)
-            os.chmod(path, mode)
-        except OSError as e:
-            raise exceptions.CommandError('cannot write %s: %s' % (path, e))

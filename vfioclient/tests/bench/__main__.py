@@ -618,9 +618,9 @@ def other_table(results):
     if hc:
         rows.append(['host collector script, 8 GPUs x 32 VFs (``python3 '
                      '-I -S``, wall)', '%.3f s' % hc['median'],
-                     'median of %d; %d standard library modules, %d '
-                     'other' % (hc['runs'], len(hc['stdlib']),
-                                len(hc['not_stdlib']))])
+                     'median of %d; imports %d standard library modules, '
+                     '%d other' % (hc['runs'], len(hc['stdlib']),
+                                   len(hc['not_stdlib']))])
     eq = results.get('equality')
     if eq:
         rows.append(['bulk vs per-provider snapshot, N=%d' % eq['hosts'],
