@@ -16,7 +16,7 @@ This is the document that ``openstack vfio host report -f json`` prints and
 that ``config check --host-report``, ``audit --host-report`` and ``plan``
 read.  It is plain data: it decides nothing (see
 :mod:`vfioclient.nvidia.classify` for classification and
-:mod:`vfioclient.collect.sysfs` for reading sysfs).
+:mod:`vfioclient.collect.hostscan` for reading a host).
 
 JSON contract, ``schema_version`` 1, published as
 ``schemas/host-report.schema.json`` (keys are stable; a change that removes
@@ -117,10 +117,10 @@ there, and ``mixed`` when two models meet on one GPU.
 """
 
 import dataclasses
-import re
 
 from vfioclient.nova import pci_address
 from vfioclient.nvidia import classify
+from vfioclient.nvidia import vgpu_types
 from vfioclient.model import schema
 
 SCHEMA_VERSION = 1
@@ -138,7 +138,6 @@ GPU_MODES = classify.GPU_MODES
 
 # Device addresses in the canonical form sysfs names devices with.
 PCI_ADDRESS_RE = pci_address.CANONICAL_RE
-_TRAILING_INT_RE = re.compile(r'(\d+)$')
 
 
 class HostReportError(ValueError):
@@ -180,14 +179,9 @@ class MdevType:
 
     @property
     def type_number(self):
-        """The vGPU type number (``nvidia-558`` -> 558), or None.
-
-        Parsed from the trailing integer: the prefix is the parent's driver
-        name (Linux ``Documentation/driver-api/vfio-mediated-device.rst``)
-        and is not always ``nvidia-``.
-        """
-        match = _TRAILING_INT_RE.search(self.id)
-        return int(match.group(1)) if match else None
+        """The vGPU type number (``nvidia-558`` -> 558), or None
+        (:func:`vfioclient.nvidia.vgpu_types.mdev_type_number`)."""
+        return vgpu_types.mdev_type_number(self.id)
 
     @property
     def max_instance(self):

@@ -18,6 +18,8 @@ Nova itself.  Import the modules themselves:
 
 * :mod:`.names` - resource class / trait normalisation, Placement validity
 * :mod:`.pci_address` - PCI addresses as Nova parses them, canonical form
+  (standard library only, with :mod:`.errors`: the host collector,
+  :mod:`vfioclient.collect.hostscan_script`, carries both to the hosts)
 * :mod:`.devspec` - ``[pci] device_spec`` parsing and first-match matching
 * :mod:`.alias` - ``[pci] alias`` schema, merging and validation
 * :mod:`.extra_specs` - ``pci_passthrough:alias`` and request groups

@@ -14,7 +14,10 @@
 
 Pure data and functions, no I/O: used by :mod:`vfioclient.collect` (reading
 a host) and :mod:`vfioclient.rules` / :mod:`vfioclient.render` (deciding
-and writing) alike.  Import the modules themselves:
+and writing) alike.  ``classify``, ``pci_ids``, ``profiles`` and
+``vgpu_types`` import only the standard library: the host collector
+(:mod:`vfioclient.collect.hostscan_script`) carries them to hosts that
+have nothing but python3.  Import the modules themselves:
 
 * :mod:`.pci_ids` - the vendor id, board names by product id, the boards
   whose vGPUs stay mdevs on the PF

@@ -42,11 +42,24 @@ TYPE_SPEC_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9 ._+-]{0,63}$')
 _TYPE_NUMBER_RE = re.compile(r'^(?:[A-Za-z][A-Za-z0-9_]*-)?(\d{1,9})$')
 _CREATABLE_LINE_RE = re.compile(r'^\s*(\d+)\s*:\s*(\S.*?)\s*$')
 _CREATABLE_HEADER_RE = re.compile(r'^\s*ID\s*:')
+_TRAILING_INT_RE = re.compile(r'(\d+)$')
 
 
 def short_name(name):
     """``NVIDIA A40-2Q`` -> ``A40-2Q``; ``''`` for an empty name."""
     return name.strip().split()[-1] if name and name.strip() else ''
+
+
+def mdev_type_number(type_dir_name):
+    """The vGPU type number of an mdev type directory name, or None.
+
+    ``nvidia-558`` -> 558.  Parsed from the trailing integer: the prefix is
+    the parent's driver name (Linux
+    ``Documentation/driver-api/vfio-mediated-device.rst``) and is not
+    always ``nvidia-``.
+    """
+    match = _TRAILING_INT_RE.search(type_dir_name)
+    return int(match.group(1)) if match else None
 
 
 def parse_creatable_vgpu_types(text):

@@ -10,10 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``openstack vfio host report`` and ``openstack vfio host script``.
+"""``openstack vfio host report``, ``host collector`` and ``host script``.
 
-Thin: parse, call :mod:`vfioclient.collect.sysfs`, the pure rules and
-renderers, and shape rows.  Neither command needs a cloud.
+Thin: parse, call :mod:`vfioclient.collect.sysfs` (the host collector,
+:mod:`vfioclient.collect.hostscan`), the pure rules and renderers, and
+shape rows.  None of the commands needs a cloud.
 """
 
 import argparse
@@ -23,7 +24,8 @@ import os
 from osc_lib.command import command
 from osc_lib import exceptions
 
-from vfioclient.collect import hypervisor
+from vfioclient.collect import hostscan
+from vfioclient.collect import hostscan_script
 from vfioclient.collect import sysfs
 from vfioclient import fileio
 from vfioclient.nova import pci_address
@@ -42,15 +44,14 @@ def _type_label(type_id, name):
     return '%d %s' % (type_id, short) if short else str(type_id)
 
 
-def _version(text):
-    """argparse type: a version ``X.Y.Z`` as given."""
+def _write(path, text, mode):
+    """Write a script or unit with ``mode`` (never readable by others
+    while it is written)."""
     try:
-        if len(text.split('.')) != 3:
-            raise ValueError('%r is not a version like 10.0.0' % (text,))
-        releases.version_tuple(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e))
-    return text
+        fileio.write_private_file(path, text)
+        os.chmod(path, mode)
+    except OSError as e:
+        raise exceptions.CommandError('cannot write %s: %s' % (path, e))
 
 
 def gpu_row(gpu):
@@ -90,7 +91,7 @@ class ReportHost(base.DocumentLister):
                 ('QEMU', releases.MIN_LIVE_MIGRATABLE_QEMU)):
             parser.add_argument(
                 '--%s-version' % what.lower(), metavar='<version>',
-                type=_version,
+                type=hostscan.version_argument,
                 help='%s version of the host (default: read from libvirt\'s '
                      'capabilities cache, which needs root). "config '
                      'check --host-report" refuses live_migratable below '
@@ -105,9 +106,9 @@ class ReportHost(base.DocumentLister):
         if not os.path.isdir(root):
             raise exceptions.CommandError('--sysfs-root %s is not a directory'
                                           % root)
-        self._report = hypervisor.with_versions(
-            sysfs.collect_host_report(root, hostname=parsed_args.hostname),
-            root, libvirt_version=parsed_args.libvirt_version,
+        self._report = sysfs.collect_host_report(
+            root, hostname=parsed_args.hostname,
+            libvirt_version=parsed_args.libvirt_version,
             qemu_version=parsed_args.qemu_version)
         if parsed_args.output:
             try:
@@ -134,6 +135,52 @@ class ReportHost(base.DocumentLister):
             self.app.stderr.write('no NVIDIA GPU found under %s\n'
                                   % self._report.sysfs_root)
         return result
+
+
+class CollectorHost(command.Command):
+    """Print the host collector: a python3 script writing the host report.
+
+    The script is the collector "host report" runs, as one file that needs
+    only python3 on the host, not OSC or this plugin.  It takes
+    --sysfs-root, --hostname, --libvirt-version and --qemu-version and
+    writes the host report document (JSON) to stdout: the document "host
+    report -f json" writes on the same host.
+    """
+
+    auth_required = False
+    _epilog = (
+        'The script needs python3 %(python)s or later.  For each GPU host:'
+        '\n\n'
+        '  openstack vfio host collector --output %(prog)s\n'
+        '  scp %(prog)s HOST:\n'
+        '  ssh HOST sudo python3 %(prog)s --hostname NAME > NAME.json\n\n'
+        'NAME is the host name nova-compute reports.  Pass the files to\n'
+        'audit and plan with --host-report.'
+        % {'prog': hostscan_script.PROG,
+           'python': hostscan_script.dotted_version(
+               hostscan_script.MIN_PYTHON)})
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.formatter_class = type(
+            'KeepLinesHelpFormatter', (parser.formatter_class,),
+            {'_fill_text': argparse.RawDescriptionHelpFormatter._fill_text})
+        base.add_file_option(
+            parser, '--output', 'Write the script to <file> (mode 0755) '
+            'instead of stdout.')
+        return parser
+
+    def take_action(self, parsed_args):
+        try:
+            script = hostscan_script.render_script()
+        except hostscan_script.BundleError as e:
+            raise exceptions.CommandError('cannot build the collector: %s'
+                                          % e)
+        if parsed_args.output:
+            _write(parsed_args.output, script, 0o755)
+        else:
+            self.app.stdout.write(script)
+        return 0
 
 
 class ScriptHost(command.Command):
@@ -256,13 +303,13 @@ class ScriptHost(command.Command):
                     (bootscript.SCRIPT_NAME, script, 0o700),
                     (bootscript.UNIT_NAME, unit, 0o644)):
                 path = os.path.join(parsed_args.output_dir, name)
-                self._write(path, text, mode)
+                _write(path, text, mode)
                 self.app.stdout.write('%s\n' % path)
             return 0
         text = unit if parsed_args.output_format == 'systemd' else script
         if parsed_args.output:
             mode = 0o644 if parsed_args.output_format == 'systemd' else 0o700
-            self._write(parsed_args.output, text, mode)
+            _write(parsed_args.output, text, mode)
         else:
             self.app.stdout.write(text)
         return 0
@@ -311,7 +358,7 @@ class ScriptHost(command.Command):
         except ValueError as e:
             raise exceptions.CommandError(str(e))
         if parsed_args.output:
-            self._write(parsed_args.output, script, 0o700)
+            _write(parsed_args.output, script, 0o700)
         else:
             self.app.stdout.write(script)
         return 0
@@ -326,11 +373,3 @@ class ScriptHost(command.Command):
             raise exceptions.CommandError(
                 'GPU %s is not a physical GPU in the host report (GPUs: %s)'
                 % (', '.join(missing), ', '.join(sorted(known)) or 'none'))
-
-    @staticmethod
-    def _write(path, text, mode):
-        try:
-            fileio.write_private_file(path, text)
-            os.chmod(path, mode)
-        except OSError as e:
-            raise exceptions.CommandError('cannot write %s: %s' % (path, e))

@@ -19,8 +19,9 @@ For each size N (hosts of the sandbox's ``large`` estate, grown in place):
 the audit as a subprocess (wall time, peak RSS, requests by endpoint from
 its snapshot), the naive sequential script and the OSC CLI loop (sampled,
 extrapolated), all on loopback and behind a +latency proxy.  Then the
-offline audit of the largest snapshot, ``config check`` of 10,000 entries
-and ``host report`` of 8 GPUs x 32 VFs.  It prints tables of what was
+offline audit of the largest snapshot, ``config check`` of 10,000 entries,
+``host report`` of 8 GPUs x 32 VFs and the printed host collector
+(``python3 -I -S``) on the same host.  It prints tables of what was
 measured and which targets were met; it never fails on a missed target
 (exit 0), only on a broken run (exit 1).  Progress goes to stderr.
 """
@@ -41,6 +42,7 @@ import textwrap
 import time
 
 from vfioclient.tests.bench import bench_audit
+from vfioclient.tests.bench import bench_collector
 from vfioclient.tests.bench import bench_config
 from vfioclient.tests.bench import bench_host
 from vfioclient.tests.bench import latency_proxy
@@ -141,7 +143,9 @@ def run_small_benches():
     m = re.search(r'best ([\d.]+) s, worst ([\d.]+) s', text)
     host = {'seconds': float(m.group(1)), 'worst': float(m.group(2)),
             'text': text.strip()}
-    return config, host
+    collector = bench_collector.measure(gpus=8, vfs=32)
+    collector['text'] = bench_collector.report(collector)
+    return config, host, collector
 
 
 # -- one size ---------------------------------------------------------------
@@ -290,8 +294,10 @@ def main(argv=None):
         'total_seconds': 0.0, 'command': args.command}
     log('sizes %s, +%g ms latency case' % (args.sizes, args.latency_ms))
 
-    log('config check (10,000 entries) and host report (8 x 32)')
-    results['config'], results['host'] = run_small_benches()
+    log('config check (10,000 entries), host report and host collector '
+        '(8 x 32)')
+    (results['config'], results['host'],
+     results['collector']) = run_small_benches()
 
     temp_state = args.state_dir is None
     state = args.state_dir or tempfile.mkdtemp(prefix='vfio-bench-sandbox-')
@@ -556,6 +562,15 @@ def targets(results, args):
     out.append(['host report 8 GPUs x 32 VFs < 1 s',
                 '%.3f s' % results['host']['seconds'],
                 'met' if results['host']['seconds'] < 1 else 'MISSED'])
+    hc = results.get('collector')
+    if hc:
+        ok = (hc['median'] < bench_collector.TARGET_SECONDS
+              and not hc['not_stdlib'])
+        out.append(['host collector 8 GPUs x 32 VFs < %.1f s, standard '
+                    'library only' % bench_collector.TARGET_SECONDS,
+                    '%.3f s, %s' % (hc['median'], ', '.join(
+                        hc['not_stdlib']) or 'standard library only'),
+                    'met' if ok else 'MISSED'])
     eq = results.get('equality')
     if eq:
         out.append(['bulk == per-provider snapshot (N=%d)' % eq['hosts'],
@@ -599,6 +614,13 @@ def other_table(results):
     rows.append(['host report, 8 GPUs x 32 VFs (collect + JSON)',
                  '%.3f s' % h['seconds'], 'best of 5; worst %.3f s'
                  % h['worst']])
+    hc = results.get('collector')
+    if hc:
+        rows.append(['host collector script, 8 GPUs x 32 VFs (``python3 '
+                     '-I -S``, wall)', '%.3f s' % hc['median'],
+                     'median of %d; imports %d standard library modules, '
+                     '%d other' % (hc['runs'], len(hc['stdlib']),
+                                   len(hc['not_stdlib']))])
     eq = results.get('equality')
     if eq:
         rows.append(['bulk vs per-provider snapshot, N=%d' % eq['hosts'],

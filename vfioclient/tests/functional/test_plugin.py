@@ -25,8 +25,9 @@ from vfioclient.tests.functional import base
 
 EXPECTED_COMMANDS = (
     'vfio config check', 'vfio config show', 'vfio host report',
-    'vfio host script', 'vfio audit', 'vfio plan',
-    'vfio resource class create', 'vfio flavor create', 'vfio verify',
+    'vfio host collector', 'vfio host script', 'vfio audit', 'vfio plan',
+    'vfio resource class create', 'vfio flavor create',
+    'vfio provider cleanup', 'vfio verify',
 )
 
 

@@ -21,7 +21,7 @@ import os
 import fixtures
 from oslotest import base
 
-from vfioclient.collect import hypervisor
+from vfioclient.collect import hostscan
 from vfioclient.model import host as model
 from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.tests import base as tests_base
@@ -49,7 +49,7 @@ class CacheTestCase(base.BaseTestCase):
         self.root = self.useFixture(fixtures.TempDir()).path
 
     def cache(self, name, text):
-        directory = os.path.join(self.root, hypervisor.CAPABILITIES_DIR)
+        directory = os.path.join(self.root, hostscan.CAPABILITIES_DIR)
         os.makedirs(directory, exist_ok=True)
         path = os.path.join(directory, name)
         with open(path, 'w') as f:
@@ -60,14 +60,14 @@ class CacheTestCase(base.BaseTestCase):
 class TestReadVersions(CacheTestCase):
 
     def test_numbers(self):
-        self.assertEqual('8.2.2', hypervisor.version_from_number(8002002))
-        self.assertEqual('10.0.0', hypervisor.version_from_number(10000000))
-        self.assertEqual('9.10.11', hypervisor.version_from_number(9010011))
+        self.assertEqual('8.2.2', hostscan.version_from_number(8002002))
+        self.assertEqual('10.0.0', hostscan.version_from_number(10000000))
+        self.assertEqual('9.10.11', hostscan.version_from_number(9010011))
 
     def test_one_file(self):
         self.cache('a.xml', caps_xml(10000000, 8002002))
-        self.assertEqual(hypervisor.Versions('10.0.0', '8.2.2'),
-                         hypervisor.read_versions(self.root, 'x86_64'))
+        self.assertEqual(hostscan.Versions('10.0.0', '8.2.2'),
+                         hostscan.read_versions(self.root, 'x86_64'))
 
     def test_newest_libvirt_host_arch_and_lowest_qemu(self):
         self.cache('old.xml', caps_xml(9000000, 6002000))     # left-over
@@ -75,46 +75,45 @@ class TestReadVersions(CacheTestCase):
         self.cache('sys.xml', caps_xml(10000000, 9000000))
         self.cache('arm.xml', caps_xml(10000000, 7000000, 'aarch64'))
         self.cache('notes.txt', 'not a cache file')
-        self.assertEqual(hypervisor.Versions('10.0.0', '8.2.2'),
-                         hypervisor.read_versions(self.root, 'x86_64'))
+        self.assertEqual(hostscan.Versions('10.0.0', '8.2.2'),
+                         hostscan.read_versions(self.root, 'x86_64'))
 
     def test_no_cache_is_no_finding(self):
-        self.assertEqual(hypervisor.Versions(),
-                         hypervisor.read_versions(self.root, 'x86_64'))
+        self.assertEqual(hostscan.Versions(),
+                         hostscan.read_versions(self.root, 'x86_64'))
 
     def test_garbled_and_other_arch_files(self):
         self.cache('a.xml', '<qemuCaps><version>x</version>')
         self.cache('b.xml', caps_xml(10000000, 8002002, 'aarch64'))
-        self.assertEqual(hypervisor.Versions('10.0.0', None),
-                         hypervisor.read_versions(self.root, 'x86_64'))
+        self.assertEqual(hostscan.Versions('10.0.0', None),
+                         hostscan.read_versions(self.root, 'x86_64'))
         # libvirt's own test data writes selfvers 0: not a version.
         self.cache('b.xml', caps_xml(0, 8002002))
-        self.assertEqual(hypervisor.Versions(None, '8.2.2'),
-                         hypervisor.read_versions(self.root, 'x86_64'))
+        self.assertEqual(hostscan.Versions(None, '8.2.2'),
+                         hostscan.read_versions(self.root, 'x86_64'))
 
     def test_unreadable_file_is_a_warning(self):
         path = self.cache('a.xml', caps_xml(10000000, 8002002))
         self.useFixture(fixtures.MonkeyPatch(
             'builtins.open', _refuse(path)))
-        found = hypervisor.read_versions(self.root, 'x86_64')
+        found = hostscan.read_versions(self.root, 'x86_64')
         self.assertEqual((None, None), (found.libvirt, found.qemu))
         (warning,) = found.warnings
-        self.assertEqual('/%s/a.xml' % hypervisor.CAPABILITIES_DIR,
-                         warning.path)
-        self.assertIn('--libvirt-version', warning.message)
+        self.assertEqual('/%s/a.xml' % hostscan.CAPABILITIES_DIR,
+                         warning['path'])
+        self.assertIn('--libvirt-version', warning['message'])
 
     def test_given_versions_win(self):
         self.cache('a.xml', caps_xml(9000000, 8000000))
-        report = model.HostReport('h', '2026-01-01T00:00:00Z', self.root)
-        found = hypervisor.with_versions(report, self.root,
-                                         libvirt_version='10.1.0',
-                                         arch='x86_64')
+        found = hostscan.collect(self.root, hostname='h',
+                                 libvirt_version='10.1.0', arch='x86_64')
         self.assertEqual(('10.1.0', '8.0.0'),
-                         (found.libvirt_version, found.qemu_version))
-        both = hypervisor.with_versions(report, self.root, '10.1.0',
-                                        '9.0.0', arch='x86_64')
+                         (found['libvirt_version'], found['qemu_version']))
+        both = hostscan.collect(self.root, hostname='h',
+                                libvirt_version='10.1.0',
+                                qemu_version='9.0.0', arch='x86_64')
         self.assertEqual(('10.1.0', '9.0.0'),
-                         (both.libvirt_version, both.qemu_version))
+                         (both['libvirt_version'], both['qemu_version']))
 
 
 def _refuse(path):
