@@ -30,6 +30,7 @@ differences.
 import functools
 import importlib.resources
 import json
+import re
 
 import jsonschema
 
@@ -62,14 +63,21 @@ def load_schema(name):
     return json.loads(schema_text(name))
 
 
+_PLAIN_KEY_RE = re.compile(r'^[A-Za-z0-9_:.\-]+$')
+
+
 def field_path(path):
-    """``('hosts', 3, 'address')`` -> ``'hosts[3].address'``."""
+    """``('hosts', 3, 'address')`` -> ``'hosts[3].address'``; a key that is
+    not a plain word (a hand-edited extra spec with a line break, say) is
+    quoted, so a message stays one line."""
     text = ''
     for key in path:
         if isinstance(key, int):
             text += '[%d]' % key
-        else:
+        elif _PLAIN_KEY_RE.match(str(key)):
             text += ('.' if text else '') + str(key)
+        else:
+            text += '[%s]' % json.dumps(str(key))
     return text
 
 

@@ -241,6 +241,16 @@ class TestBadDocumentsNameTheField(DocumentCase):
             "legacy-mdev-vf, variant-vf, vfio-passthrough, unconfigured, "
             "got 'variant'")
 
+    def test_odd_keys_keep_the_message_on_one_line(self):
+        # The fuzz test found it: a key with a line break in a hand-edited
+        # plan split the message in two.
+        self.assertEqual('flavors[0].extra_specs["\\r"]',
+                         schema.field_path(('flavors', 0, 'extra_specs',
+                                            '\r')))
+        self.assertEqual('flavors[0].extra_specs.hw:numa_nodes',
+                         schema.field_path(('flavors', 0, 'extra_specs',
+                                            'hw:numa_nodes')))
+
     def test_enum_with_null_is_named(self):
         # The fuzz test found it: an enum holding null (an alias's unset
         # numa_policy) must still give a message, not a TypeError.
