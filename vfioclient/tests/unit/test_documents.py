@@ -251,6 +251,17 @@ class TestBadDocumentsNameTheField(DocumentCase):
                          schema.field_path(('flavors', 0, 'extra_specs',
                                             'hw:numa_nodes')))
 
+    def test_options_the_runbook_reads_are_typed(self):
+        # The fuzz test found it: a hand-edited group_by list reached the
+        # runbook renderer.
+        made = plan_rules.make_plan(self.estate(), [self.host_report()])
+        for key, value in (('group_by', ['kind']), ('wave_size', '5'),
+                           ('wave_size', 0), ('live_migratable', 'yes')):
+            doc = json.loads(json.dumps(made.to_dict()))
+            doc['inputs']['options'][key] = value
+            e = self.assertRaises(plan.PlanError, plan.Plan.from_dict, doc)
+            self.assertIn('inputs.options.%s' % key, str(e))
+
     def test_enum_with_null_is_named(self):
         # The fuzz test found it: an enum holding null (an alias's unset
         # numa_policy) must still give a message, not a TypeError.
