@@ -290,8 +290,10 @@ def _notes(phase):
     for host in phase.hosts:
         for note in host.notes:
             by_text.setdefault(note, []).append(host.host)
-    out = ['> Note (%s): %s' % (', '.join(hosts), note)
-           for note, hosts in by_text.items()]
+    every = len(phase.hosts)
+    out = ['> Note (%s): %s' % (
+        'every host' if len(hosts) == every > 1 else ', '.join(hosts), note)
+        for note, hosts in by_text.items()]
     return out + [''] if out else []
 
 

@@ -182,6 +182,9 @@ class TestThousandHosts(testtools.TestCase):
             self.assertEqual(sorted(positions), positions, title)
         self.assertIn('## Phase 22: PCI in Placement for scheduling',
                       self.text)
+        # a note every host of a phase has is written once, not per host
+        self.assertEqual(len(found), self.text.count(
+            '> Note (every host): VF addresses come from the legacy'))
 
     def test_servers(self):
         with open(os.path.join(self.dir, 'servers.csv')) as f:
