@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Write a private file atomically: snapshots, plans, scripts, passwords.
+"""Write files atomically: private ones (snapshots, plans, passwords) and
+shared ones (a plan's artifacts).
 
 The bottom layer: it imports nothing from vfioclient, so the commands
 (``vfioclient.v1``) and the sandbox (``vfioclient.sandbox``) share it.
@@ -26,6 +27,13 @@ def write_private_file(path, text):
     over ``path``, so a crash never leaves a half-written document behind
     and an earlier file's mode (0666, say) is not kept.
     """
+    write_file(path, text, 0o600)
+
+
+def write_file(path, text, mode):
+    """Write ``text`` to ``path`` atomically with ``mode`` (e.g. 0644 for
+    a document, 0755 for a script), as :func:`write_private_file` does;
+    the temporary file is 0600 until it is complete."""
     directory = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(directory, '.%s.tmp%d' % (os.path.basename(path),
                                                   os.getpid()))
@@ -33,7 +41,7 @@ def write_private_file(path, text):
     try:
         with os.fdopen(fd, 'w', encoding='utf-8') as f:
             f.write(text)
-        os.chmod(tmp, 0o600)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -13,6 +13,7 @@
 """``openstack vfio plan``: the upgrade path as a plan file and a runbook."""
 
 import argparse
+import os
 
 from cliff.formatters import base as cliff_formatters
 from osc_lib import exceptions
@@ -20,6 +21,7 @@ import tabulate
 
 from vfioclient import fileio
 from vfioclient.nova import alias as nova_alias
+from vfioclient.render import fleet
 from vfioclient.render import runbook
 from vfioclient.rules import plan as plan_rules
 from vfioclient.v1 import base
@@ -143,6 +145,14 @@ class Plan(base.DocumentLister):
         base.add_file_option(
             parser, '--runbook', 'Also write the Markdown runbook to <file> '
             '(mode 0600).')
+        base.add_file_option(
+            parser, '--artifacts', 'Write the files many hosts share to '
+            '<directory> once (boot scripts and units, nova.conf snippets, '
+            'per phase drain scripts; made if missing) with hosts.csv, '
+            'hosts.json, servers.csv and SHA256SUMS; the runbook (--runbook, '
+            '-f markdown) then has one phase per wave and host kind and '
+            'names each file by path and sha256 instead of printing it.',
+            metavar='<directory>')
         return parser
 
     def take_action(self, parsed_args):
@@ -172,7 +182,11 @@ class Plan(base.DocumentLister):
             raise exceptions.CommandError(str(e))
         self._plan = plan
         plan_file = parsed_args.output or 'plan.json'
-        self._runbook = runbook.render(plan, plan_file=plan_file)
+        if parsed_args.artifacts:
+            self._runbook = self._write_artifacts(plan, plan_file,
+                                                  parsed_args.artifacts)
+        else:
+            self._runbook = runbook.render(plan, plan_file=plan_file)
         if parsed_args.output:
             fileio.write_private_file(parsed_args.output, plan.to_json())
         if parsed_args.runbook:
@@ -182,6 +196,20 @@ class Plan(base.DocumentLister):
                 '%d item(s) are not in the plan; see "refusals" (-f json) '
                 'or the runbook\n' % len(plan.refusals))
         return SUMMARY_COLUMNS, summary_rows(plan)
+
+    @staticmethod
+    def _write_artifacts(plan, plan_file, directory):
+        """Write the plan's artifacts; return the runbook naming them."""
+        try:
+            bundle = fleet.build(plan)
+            os.makedirs(directory, exist_ok=True)
+            for name, artifact in bundle.files.items():
+                fileio.write_file(os.path.join(directory, name),
+                                  artifact.text, artifact.mode)
+        except (OSError, ValueError) as e:
+            raise exceptions.CommandError('cannot write the artifacts to '
+                                          '%s: %s' % (directory, e))
+        return fleet.render(plan, bundle, directory, plan_file=plan_file)
 
     def document(self, formatter):
         if formatter == 'markdown':
