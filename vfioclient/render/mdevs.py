@@ -54,6 +54,8 @@ import importlib.resources
 import re
 import shlex
 
+from vfioclient.render import markdown as md
+
 SCRIPT_NAME = 'vfio-undefine-mdevs'
 SCRIPT_TEMPLATE = 'vfio-undefine-mdevs.sh.in'
 _PLACEHOLDER_RE = re.compile(r'@([A-Z_]+)@')
@@ -80,10 +82,6 @@ def undefine_command(definition):
                                                       shlex.quote(parent))
 
 
-def _code(text, lang=''):
-    return '```%s\n%s\n```\n' % (lang, text.rstrip('\n'))
-
-
 def runbook_step(host, number, report_file=None):
     """The runbook's step that undefines a host's persisted mdevs.
 
@@ -104,13 +102,13 @@ def runbook_step(host, number, report_file=None):
     if definitions is None:
         out += ['   No host report lists them. List them and undefine each '
                 '(`mdevctl list --defined` prints uuid, parent, type):', '',
-                _code('mdevctl list --defined\n'
+                md.code('mdevctl list --defined\n'
                       '# then, for each definition it lists:\n'
                       '# mdevctl undefine --uuid UUID --parent PARENT',
                       'shell'),
                 '   or let the script do it (run on the host, it reads '
                 '`/etc/mdevctl.d`):', '',
-                _code('openstack vfio host script --undefine-mdevs --output '
+                md.code('openstack vfio host script --undefine-mdevs --output '
                       '%s\nsh %s --dry-run\nsh %s'
                       % ((SCRIPT_NAME,) * 3), 'shell')]
     elif not definitions:
@@ -121,7 +119,7 @@ def runbook_step(host, number, report_file=None):
     else:
         out += ['   The host report lists %d definition(s):'
                 % len(definitions), '',
-                _code('\n'.join(
+                md.code('\n'.join(
                     ['mdevctl list --defined']
                     + [undefine_command(d) for d in definitions]
                     + ['mdevctl list --defined   # must print nothing']),
@@ -129,7 +127,7 @@ def runbook_step(host, number, report_file=None):
                 '   or with the script, written where the host report is '
                 'and run on the host (it skips what is already undefined and '
                 'names any definition made after the report):', '',
-                _code('openstack vfio host script --undefine-mdevs '
+                md.code('openstack vfio host script --undefine-mdevs '
                       '--host-report %s --output %s\nsh %s --dry-run\n'
                       'sh %s' % ((report,) + (SCRIPT_NAME,) * 3), 'shell')]
     out += ['   Undefining leaves a running mdev running until the driver '
