@@ -14,6 +14,7 @@
 from nova.conf, read with Nova's rules, for hosts without a host report."""
 
 import hashlib
+import json
 import os
 import tempfile
 
@@ -28,6 +29,8 @@ from vfioclient.render import runbook
 from vfioclient.rules import plan as rules
 from vfioclient.sandbox import estates
 from vfioclient.sandbox import fakesysfs
+from vfioclient.tests import base
+from vfioclient.tests.shell import run_shell
 from vfioclient.tests.unit import builders
 
 A40 = builders.A40_PF
@@ -433,3 +436,94 @@ class TestDocumentAndRunbook(ConfCase):
         plan = plan_model.Plan.from_dict(doc)
         self.assertEqual((), plan.inputs.nova_confs)
         self.assertIsNone(plan.hosts[0].gpus[0].legacy_source)
+
+
+class TestCommand(base.TestCase):
+    """Through the real ``openstack`` shell, offline: the sandbox's
+    ``large`` estate (VGPU providers only, no report) planned from one
+    nova.conf."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.snapshot = self.write('snap.json', builders.estate_snapshot(
+            estates.large(6)).to_json())
+        self.a40 = self.write('a40.conf', DEFAULT_558)
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def plan(self, *args):
+        return run_shell(('vfio', 'plan', '--from-snapshot', self.snapshot)
+                         + args, self)
+
+    def test_every_host_planned_from_the_file(self):
+        rc, out, err = self.plan('-f', 'json')
+        self.assertEqual(0, rc, err)
+        self.assertEqual(6, len(json.loads(out)['refusals']))
+        rc, out, err = self.plan('--nova-conf', 'lg-*=%s' % self.a40,
+                                 '-f', 'json')
+        self.assertEqual(0, rc, err)
+        self.assertNotIn('warning', err)
+        doc = json.loads(out)
+        self.assertEqual([], doc['refusals'])
+        self.assertEqual(6, len(doc['hosts']))
+        self.assertEqual(
+            {('nvidia-558', 'nova-conf', self.a40)},
+            {(g['legacy_type'], g['legacy_source'], g['legacy_source_file'])
+             for h in doc['hosts'] for g in h['gpus']})
+        ref = doc['inputs']['nova_confs'][0]
+        self.assertEqual(('lg-*', self.a40, 6),
+                         (ref['pattern'], ref['file'], len(ref['hosts'])))
+
+    def test_runbook_names_the_file(self):
+        rc, out, err = self.plan('--nova-conf', 'lg-*=%s' % self.a40,
+                                 '-f', 'markdown')
+        self.assertEqual(0, rc, err)
+        self.assertIn('- nova.conf `%s` (sha256 `' % self.a40, out)
+        self.assertEqual(6, out.count('> Legacy vGPU type nvidia-558 comes '
+                                      'from nova.conf `%s`' % self.a40))
+
+    def test_pattern_matching_no_host_warns(self):
+        rc, out, err = self.plan('--nova-conf', 'lg-*=%s' % self.a40,
+                                 '--nova-conf', 'l40s-*=%s' % self.a40,
+                                 '-f', 'value', '-c', 'host')
+        self.assertEqual(0, rc, err)
+        self.assertIn('warning: --nova-conf l40s-*=%s matches no compute '
+                      'host of the estate' % self.a40, err)
+        self.assertNotIn('lg-*', err)
+        self.assertEqual(6, len(out.split()))
+
+    def test_bad_input_fails_naming_it(self):
+        missing = os.path.join(self.tmp, 'nope.conf')
+        duplicate = self.write('dup.conf', listed(
+            ('nvidia-558', ['0000:41:00.4']),
+            ('nvidia-555', ['0000:41:00.4'])))
+        other = self.write('other.conf', DEFAULT_558)
+        for args, message in (
+                (('lg-*',), "--nova-conf takes PATTERN=FILE, a hostname "
+                 "glob and a nova.conf (e.g. \"a40-*=/srv/nova/a40.conf\"), "
+                 "got 'lg-*'"),
+                (('=%s' % self.a40,), 'got \'=%s\'' % self.a40),
+                (('lg-*=',), "got 'lg-*='"),
+                (('lg-*=%s' % missing,), '--nova-conf lg-*=%s: nova.conf '
+                 'file %s does not exist' % (missing, missing)),
+                (('lg-*=%s' % self.tmp,), 'is a directory, not a file'),
+                (('lg-*=%s' % duplicate,), '%s:8 [mdev_nvidia-555] '
+                 'device_addresses: duplicate types for PCI ID '
+                 '0000:41:00.4' % duplicate),
+                (('lg-*=%s' % self.a40, 'LG-*=%s' % other),
+                 '--nova-conf gives pattern LG-* twice'),
+                (('lg-*=%s' % self.a40, '*-0001*=%s' % other),
+                 'host lg-0001.sandbox.test matches --nova-conf lg-*=%s and '
+                 '--nova-conf *-0001*=%s' % (self.a40, other))):
+            argv = []
+            for value in args:
+                argv += ['--nova-conf', value]
+            rc, out, err = self.plan(*argv)
+            self.assertEqual(1, rc, args)
+            self.assertIn(message, err, args)
+            self.assertEqual('', out, args)
