@@ -88,11 +88,12 @@ def _selected(plan, wave):
         return converted
     numbers = [w.number for w in plan.waves]
     if wave not in numbers:
-        raise ValueError(
-            'the plan has no wave %d (%s)' % (wave, 'waves %d to %d' % (
-                min(numbers), max(numbers)) if numbers else 'it has no '
-                'waves: plan again with this version of "openstack vfio '
-                'plan"'))
+        if numbers:
+            known = 'waves %d to %d' % (min(numbers), max(numbers))
+        else:
+            known = ('it has no waves: plan again with this version of '
+                     '"openstack vfio plan"')
+        raise ValueError('the plan has no wave %d (%s)' % (wave, known))
     members = set(plan.waves[numbers.index(wave)].hosts)
     return [h for h in converted if h.host in members]
 
