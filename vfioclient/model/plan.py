@@ -49,6 +49,12 @@ in order: ``order`` is their hosts one wave after the other, each host once;
 ``{"vfs": free VFs on converted hosts, "legacy": free legacy vGPUs on hosts
 not converted yet}``: where servers can be resized or migrated to.
 
+``inputs.nova_confs`` (missing in older plans: none) lists each ``--nova-conf
+PATTERN=FILE``: ``{"pattern", "file", "sha256", "hosts"}``, the compute
+nodes it matched; each ``hosts[].gpus[]`` item says where its legacy type
+came from, ``legacy_source`` (``host-report``, ``nova-conf``,
+``class-or-trait`` or null) and ``legacy_source_file`` (the nova.conf).
+
 ``inputs.options`` records ``live_migratable`` (bool), ``nova_release``
 (series), ``wave_size`` (null: the default for the estate) and
 ``group_by`` among the plan command's options; each
@@ -102,10 +108,21 @@ class HostReportRef:
 
 
 @dataclasses.dataclass(frozen=True)
+class NovaConfRef:
+    """A ``--nova-conf PATTERN=FILE``: the file and the compute nodes
+    whose legacy vGPU types it may give."""
+    pattern: str                 # hostname glob (fnmatch)
+    file: str
+    sha256: str                  # of the file's bytes
+    hosts: tuple[str, ...]       # compute nodes it matched (sorted)
+
+
+@dataclasses.dataclass(frozen=True)
 class Inputs:
     snapshot: SnapshotRef | None
     host_reports: tuple[HostReportRef, ...]
     options: dict
+    nova_confs: tuple[NovaConfRef, ...] = ()   # missing in older plans
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,6 +204,12 @@ class GpuPlan:
     provider_after: ProviderRef
     # the traits the target Nova release puts on provider_after
     provider_traits: tuple[str, ...] = ()
+    # where legacy_type came from: host-report (mdevs in use), nova-conf
+    # (--nova-conf), class-or-trait (a resource class or trait on its
+    # providers or their flavors names it); None: not known (a --map of
+    # the legacy class chose the VF type)
+    legacy_source: str | None = None
+    legacy_source_file: str | None = None    # the nova.conf, for nova-conf
 
 
 @dataclasses.dataclass(frozen=True)

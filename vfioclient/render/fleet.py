@@ -237,6 +237,7 @@ def _header(plan, plan_file, directory):
                    % (snap.collected_at, snap.sha256))
     out.append('- %d host report(s) (each one\'s sha256 is in the plan '
                'file\'s `inputs`)' % len(plan.inputs.host_reports))
+    out += runbook.nova_conf_inputs(plan)
     opts = plan.inputs.options
     out += ['- options: %s' % ', '.join(
         '%s=%s' % (k, v) for k, v in sorted(opts.items()) if v), '',

@@ -86,12 +86,40 @@ def _header(plan, plan_file):
     if not plan.inputs.host_reports:
         out.append('- no host reports (VF addresses are derived from '
                    'legacy provider names)')
+    out += nova_conf_inputs(plan)
     opts = plan.inputs.options
     out += ['- options: %s' % ', '.join(
         '%s=%s' % (k, v) for k, v in sorted(opts.items()) if v), '',
         'Plan file: `%s`. Every phase ends with a verification; stop and '
         'roll back that phase if it fails.' % plan_file, '']
     return out
+
+
+def nova_conf_inputs(plan):
+    """The header lines naming each ``--nova-conf`` file and the GPUs whose
+    legacy type it gave."""
+    out = []
+    for ref in plan.inputs.nova_confs:
+        gpus = sum(1 for h in plan.hosts for g in h.gpus
+                   if g.legacy_source == 'nova-conf'
+                   and g.legacy_source_file == ref.file)
+        out.append('- nova.conf `%s` (sha256 `%s`) for the hosts matching '
+                   '`%s`: %d host(s); the legacy vGPU type of %d planned '
+                   'GPU(s) comes from it' % (ref.file, ref.sha256,
+                                             ref.pattern, len(ref.hosts),
+                                             gpus))
+    return out
+
+
+def _conf_type_note(host):
+    """Where a host's legacy types came from when a nova.conf gave them."""
+    from_conf = sorted({(g.legacy_type, g.legacy_source_file)
+                        for g in host.gpus
+                        if g.legacy_source == 'nova-conf'})
+    return ['> Legacy vGPU type %s comes from nova.conf `%s` (no host '
+            'report shows it in use): the file must be the one this '
+            'host\'s nova-compute runs.' % (legacy_type, path)
+            for legacy_type, path in from_conf]
 
 
 def _summary(plan):
@@ -344,10 +372,8 @@ def _phase_host(number, host, plan_file):
     if host.order is None:
         title += ' (BLOCKED: see refusals)'
     out = [title, '', 'Kind: %s.' % host.kind, '']
-    for note in host.notes:
-        out.append('> Note: %s' % note)
-    if host.notes:
-        out.append('')
+    notes = ['> Note: %s' % n for n in host.notes] + _conf_type_note(host)
+    out += notes + ([''] if notes else [])
     out += ['1. Stop new servers landing here:', '',
             md.code('openstack compute service set --disable --disable-reason '
                   '"vfio migration" %s nova-compute' % md.quote(host.host),

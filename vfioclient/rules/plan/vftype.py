@@ -162,11 +162,12 @@ def choose_vf_type(gpu, reports, maps):
                           '--map %s=%s' % mapped)
     elif gpu.legacy_type is None:
         return model.Refusal(gpu.subject, (
-            'legacy vGPU type unknown (%s inventory, no host report for %s,'
-            ' no class or trait naming a type): pass --host-report for %s '
-            'or --map %s=<VF type>' % (
+            'legacy vGPU type unknown (%s inventory, no host report or '
+            'nova.conf for %s, no class or trait naming a type): pass '
+            '--host-report for %s, --nova-conf %s=<its nova.conf> or --map '
+            '%s=<VF type>' % (
                 '/'.join(gpu.legacy_classes) or '?', gpu.host, gpu.host,
-                gpu.legacy_key or 'VGPU')))
+                gpu.host.split('.', 1)[0], gpu.legacy_key or 'VGPU')))
     else:
         spec = gpu.legacy_name or gpu.legacy_type
         chosen = _resolve(spec, gpu, reports, 'same profile as %s'
