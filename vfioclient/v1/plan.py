@@ -104,8 +104,9 @@ class Plan(base.DocumentLister):
                  'naming a type, --map of the legacy class; a file that '
                  'names another type than the report or the classes and '
                  'traits, or gives a GPU another class than it has in '
-                 'Placement, refuses the GPU. A pattern without *?[ names '
-                 'hosts exactly and wins over globs; two globs that give a '
+                 'Placement, refuses the GPU. A pattern with no glob '
+                 'character names hosts exactly and wins over globs; two '
+                 'globs that give a '
                  'host different files are an error (repeat option for '
                  'several patterns).')
         for flag, what, default, placeholders in TEMPLATE_OPTIONS:
