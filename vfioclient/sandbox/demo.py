@@ -398,12 +398,19 @@ class Demo:
                  env=env, tail=FLEET_TAIL_LINES)
         # 3. The plan in waves: JSON for the apply commands, a runbook
         # whose per-host facts are tables and whose shared files are in
-        # the artifacts directory.
+        # the artifacts directory.  Hosts with no vGPU in use show no
+        # mdev, so their legacy type comes from the computes' nova.conf.
+        legacy_conf = os.path.join(demo, 'nova-legacy.conf')
+        with open(legacy_conf, 'w') as f:
+            f.write(LARGE_LEGACY_NOVA_CONF)
+        sources = ['--host-report', reports,
+                   '--nova-conf', 'lg-*=%s' % legacy_conf]
         self.batch([
             self.os_cmd('vfio', 'plan', '--from-snapshot', snapshot,
-                        '--host-report', reports, '--output', plan),
+                        *sources, '--output', plan, '-f', 'value', '-c',
+                        'wave', out=os.path.join(demo, 'plan-waves.txt')),
             self.os_cmd('vfio', 'plan', '--from-snapshot', snapshot,
-                        '--host-report', reports, '--artifacts', artifacts,
+                        *sources, '--artifacts', artifacts,
                         '-f', 'markdown', out=runbook)])
         self.fleet_summary(plan, runbook, artifacts, reports)
         # 4. The plan's hosts as an Ansible inventory for the host side.
@@ -422,7 +429,10 @@ class Demo:
             sum(1 for h in plan.hosts if h.order is not None),
             len(plan.waves)))
         print('# runbook: %d lines (%s); %d files in %s' % (
-            lines, runbook, len(files), artifacts), flush=True)
+            lines, runbook, len(files), artifacts))
+        print('# runbook (first lines):')
+        with open(runbook) as f:
+            print(''.join(f.readlines()[:30]), flush=True)
 
     @staticmethod
     def plan_confs(plan_path):
@@ -433,6 +443,14 @@ class Demo:
         confs.append(novaconf.controllers_snippet(plan.controllers))
         return [c for c in confs if c]
 
+
+# The legacy nova.conf of the "large" estate's computes: one type, so
+# Nova gives it to every GPU that offers it (enabled_mdev_types in
+# nova/conf/devices.py).
+LARGE_LEGACY_NOVA_CONF = """\
+[devices]
+enabled_mdev_types = nvidia-558
+"""
 
 # The fleet run's default size: the issue's "operator of 300 hosts".
 FLEET_DEFAULT_HOSTS = 300

@@ -61,6 +61,19 @@ class TestRefusals(testtools.TestCase):
         self.assertIn('legacy vGPU type unknown (VGPU inventory',
                       refusal.reason)
         self.assertIn('--map VGPU=<VF type>', refusal.reason)
+        self.assertIn('--host-report for cmp1', refusal.reason)
+
+    def test_unknown_legacy_type_with_a_report(self):
+        # A report without mdevs in use cannot say the type: the refusal
+        # asks for the nova.conf, not for the report it already has.
+        gpu = legacy.Gpu(host='cmp1', address=builders.A40_PF, legacy=(),
+                         legacy_classes=('VGPU',), legacy_key='VGPU',
+                         report=object())
+        refusal = vftype.choose_vf_type(gpu, [], ())
+        self.assertIn('its host report shows no mdev in use',
+                      refusal.reason)
+        self.assertNotIn('--host-report', refusal.reason)
+        self.assertIn('--nova-conf cmp1=<its nova.conf>', refusal.reason)
 
     def test_profile_of_another_board(self):
         gpu = legacy.Gpu(host='cmp1', address=builders.A40_PF, legacy=(),
