@@ -66,13 +66,21 @@ puts on ``provider_after`` (missing in older plans: empty).
 its host report; null when no report lists them).
 
 ``hosts[]`` items carry the boot script's parameters, ``"boot_setup":
-{"vf_type", "type_id", "gpus", "vfs_per_gpu", "vfs": [{"gpu", "vfs"}]}``,
-not its text: the nova.conf snippets, boot script and systemd unit are
-rendered from the plan by :mod:`vfioclient.render` (version 1 stored that
-text).  ``boot_setup.vfs`` names, per GPU, exactly the VFs of
-``gpus[].vfs``, the list the host's ``device_spec`` lines are made from,
-so that the script and Nova name the same VFs (plans made before it have
-none: their script sets the first ``vfs_per_gpu`` VFs).
+{"vf_type", "type_id", "gpus", "vfs_per_gpu", "vfs": [{"gpu", "vfs",
+"vf_type", "type_id"}]}``, not its text: the nova.conf snippets, boot
+script and systemd unit are rendered from the plan by
+:mod:`vfioclient.render` (version 1 stored that text).  ``boot_setup.vfs``
+names, per GPU, exactly the VFs of ``gpus[].vfs``, the list the host's
+``device_spec`` lines are made from, so that the script and Nova name the
+same VFs (plans made before it have none: their script sets the first
+``vfs_per_gpu`` VFs).  Each ``vfs`` item also names its GPU's VF type and
+id: Nova takes one resource class and trait set per PF
+(``PciResourceProvider.add_child`` in
+``nova/compute/pci_placement_translator.py``, stable/2025.1 and later), so
+the GPUs of one host may have different types.  The setup's own
+``vf_type`` / ``type_id`` / ``vfs_per_gpu`` are those of every GPU, or
+null when the GPUs differ; plans made before types were per GPU have them
+only (still read: every GPU then has that type).
 """
 
 import dataclasses
@@ -232,20 +240,39 @@ class Move:
 
 @dataclasses.dataclass(frozen=True)
 class GpuVfs:
-    """The VFs of one GPU the boot script sets the type on."""
+    """One GPU of a boot setup: the VF type the boot script sets on
+    exactly these VFs."""
     gpu: str                     # PF address
     vfs: tuple[str, ...]         # VF addresses, = the GpuPlan's vfs
+    # The GPU's own VF type (Nova takes one resource class and trait set
+    # per PF, not per host) and its id when a host report confirms it.
+    # None in plans made before types were per GPU: the setup's apply.
+    vf_type: str | None = None
+    type_id: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class BootSetup:
     """The parameters of a host's boot script
     (``vfioclient.render.bootscript.render_boot_setup``)."""
-    vf_type: str                 # VF vGPU type set on every listed GPU
+    vf_type: str | None          # every GPU's type; None: they differ
     type_id: int | None          # embedded when a host report confirms it
     gpus: tuple[str, ...]        # PF addresses
-    vfs_per_gpu: int
-    vfs: tuple[GpuVfs, ...] = ()  # exact VFs per GPU (the device_spec's)
+    vfs_per_gpu: int | None      # None: the GPUs' VF counts differ
+    vfs: tuple[GpuVfs, ...] = ()  # per GPU: type and exact VFs
+
+    def gpu_types(self):
+        """``((gpu, vf_type, type_id), ...)`` in ``gpus`` order, for plans
+        of any age (before types were per GPU, every GPU has the setup's).
+        """
+        listed = {g.gpu: g for g in self.vfs if g.vf_type is not None}
+        return tuple((gpu, listed[gpu].vf_type, listed[gpu].type_id)
+                     if gpu in listed else (gpu, self.vf_type, self.type_id)
+                     for gpu in self.gpus)
+
+    def types(self):
+        """The VF types the script sets, sorted, each once."""
+        return tuple(sorted({t for _g, t, _i in self.gpu_types() if t}))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -421,19 +448,50 @@ def from_json(text, source='plan'):
     return Plan.from_json(text, source=source)
 
 
+def _type_problem(where, vf_type, type_id):
+    try:
+        spec = vgpu_types.validate_type_spec(vf_type)
+    except ValueError as e:
+        return '%s: %s' % (where, e)
+    number = vgpu_types.type_spec_number(spec)
+    if type_id is not None and number is not None and number != type_id:
+        return '%s %s does not have id %d' % (where, spec, type_id)
+    return None
+
+
 def boot_setup_problem(setup):
     """What makes ``setup`` unusable for the boot script, or None (the
     checks ``vfioclient.render.bootscript`` makes before rendering)."""
     try:
-        spec = vgpu_types.validate_type_spec(setup.vf_type)
         for gpu in setup.gpus:
             pci_address.normalize_address(gpu)
     except ValueError as e:
         return str(e)
-    number = vgpu_types.type_spec_number(spec)
-    if setup.type_id is not None and number is not None \
-            and number != setup.type_id:
-        return 'vf_type %s does not have id %d' % (spec, setup.type_id)
+    if setup.vf_type is not None:
+        problem = _type_problem('vf_type', setup.vf_type, setup.type_id)
+        if problem:
+            return problem
+    elif setup.type_id is not None:
+        return 'type_id %d without a vf_type' % setup.type_id
+    if setup.vfs and [g.gpu for g in setup.vfs] != list(setup.gpus):
+        return 'vfs does not list the GPUs of gpus, in their order'
+    if not setup.vfs and (setup.vfs_per_gpu is None
+                          or setup.vf_type is None):
+        return 'no VF list (vfs) and no vf_type or vfs_per_gpu'
+    for i, g in enumerate(setup.vfs):
+        where = 'vfs[%d].vf_type' % i
+        if g.vf_type is None:
+            if g.type_id is not None or setup.vf_type is None:
+                return 'GPU %s: %s is null' % (g.gpu, where)
+            continue
+        problem = _type_problem(where, g.vf_type, g.type_id)
+        if problem:
+            return problem
+        if setup.vf_type is not None and (g.vf_type, g.type_id) != (
+                setup.vf_type, setup.type_id):
+            return ('%s %s (id %s) is not vf_type %s (id %s), the type of '
+                    'every GPU' % (where, g.vf_type, g.type_id,
+                                   setup.vf_type, setup.type_id))
     return None
 
 
@@ -483,6 +541,13 @@ def consistency_problem(plan):
         if listed and listed != {g.address: tuple(g.vfs) for g in h.gpus}:
             return ('host %s: boot_setup.vfs does not name the VFs of its '
                     'gpus (those its device_spec lines match)' % h.host)
+        planned = {g.address: g.vf_type_name for g in h.gpus}
+        for gpu, vf_type, _id in h.boot_setup.gpu_types():
+            if gpu in planned and vf_type != planned[gpu]:
+                return ('host %s: the boot script would set %s on GPU %s, '
+                        'whose planned type (and device_spec resource '
+                        'class) is %s' % (h.host, vf_type, gpu,
+                                          planned[gpu]))
     return _waves_problem(plan)
 
 

@@ -164,7 +164,7 @@ def build(plan, first_phase=2):
                 '.sh', SCRIPT_MODE, files),
             unit=_digest_name(
                 bootscript.SCRIPT_NAME,
-                bootscript.render_systemd_unit(setup.vf_type), '.service',
+                bootscript.render_boot_unit(setup), '.service',
                 DOCUMENT_MODE, files),
             nova_conf=_digest_name(
                 'nova-compute', novaconf.host_snippet(host), '.conf',

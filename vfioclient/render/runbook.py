@@ -332,7 +332,7 @@ def _switch_driver(host):
         '</details>\n',
         '<details><summary>/etc/systemd/system/vfio-vgpu-setup.service'
         '</summary>\n',
-        md.code(bootscript.render_systemd_unit(setup.vf_type), 'ini'),
+        md.code(bootscript.render_boot_unit(setup), 'ini'),
         '</details>\n',
         md.code('chmod 0700 /usr/local/sbin/vfio-vgpu-setup\n'
               'systemctl daemon-reload\n'
