@@ -251,11 +251,10 @@ class ScriptHost(command.Command):
             '--host-report: read mdevctl\'s definitions below <dir> '
             '(default /).', metavar='<dir>', default='/')
         parser.add_argument(
-            '--gpu', metavar='<address>[=<type>]', action='append',
-            default=[],
+            '--gpu', metavar='<address>', action='append', default=[],
             help='PCI address of a physical GPU (PF) to set up; repeat for '
-                 'several.  With =<type> that GPU gets its own vGPU type '
-                 '(GPUs of one host may have different types: Nova takes '
+                 'several.  As <address>=<type> that GPU gets its own vGPU '
+                 'type (GPUs of one host may have different types: Nova takes '
                  'one resource class per PF), the others --vgpu-type.  '
                  'Default: at boot, every NVIDIA GPU on the nvidia driver '
                  'with SR-IOV and without legacy mdev types (pre-Ampere '
@@ -306,8 +305,8 @@ class ScriptHost(command.Command):
         default_used = not gpus or any(g not in own_types for g in gpus)
         if not parsed_args.vgpu_type and default_used:
             raise exceptions.CommandError(
-                '--vgpu-type is required (or --undefine-mdevs, or a type '
-                'for every GPU: --gpu <address>=<type>)')
+                '--vgpu-type is required (or --undefine-mdevs), unless '
+                'every --gpu names its own type (<address>=<type>)')
         try:
             type_id = (bootscript.resolve_type_id(parsed_args.vgpu_type,
                                                   report)
