@@ -28,11 +28,13 @@ import re
 import fixtures
 import testtools
 
+from vfioclient.collect import conf as conf_reader
 from vfioclient.model import plan as plan_model
 from vfioclient.nova import devspec
 from vfioclient.render import bootscript
 from vfioclient.render import runbook
 from vfioclient.rules import plan as rules
+from vfioclient.sandbox import estates
 from vfioclient.tests.unit import builders
 from vfioclient.v1 import plan as plan_command
 
@@ -189,6 +191,38 @@ class TestPlanningAMixedHost(testtools.TestCase):
                                                   'NVIDIA A40-1B')],
             [(g['gpu'], g['vf_type']) for g in mixed['boot_setup']['vfs']])
         self.assertEqual(self.plan, plan_model.Plan.from_dict(doc))
+
+
+class TestTypesFromNovaConf(testtools.TestCase):
+
+    def test_device_addresses_give_each_gpu_of_one_host_its_type(self):
+        # The legacy classes say nothing (VGPU); the host's nova.conf
+        # lists each GPU's VFs under its own [mdev_<type>].
+        b = builders.PlanEstateBuilder()
+        b.host('h1')
+        b.legacy_gpu('h1', rc='VGPU')
+        b.legacy_gpu('h1', pf=SECOND_PF, vfs=4, rc='VGPU')
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'nova.conf')
+        with open(path, 'w') as f:
+            f.write('[devices]\nenabled_mdev_types = nvidia-558, '
+                    'nvidia-555\n\n[mdev_nvidia-558]\ndevice_addresses = '
+                    '%s\n\n[mdev_nvidia-555]\ndevice_addresses = %s\n' % (
+                        ','.join(estates.vf_addresses(builders.A40_PF, 8)),
+                        ','.join(estates.vf_addresses(SECOND_PF, 4))))
+        conf = rules.nova_conf('h1', conf_reader.read_conf([path]))
+        plan = rules.make_plan(b.snapshot(), (), rules.Options(), [conf])
+        self.assertEqual((), plan.refusals)
+        host = plan.host('h1')
+        self.assertEqual(
+            [(builders.A40_PF, 'nvidia-558', 'NVIDIA A40-2Q', RC_2Q),
+             (SECOND_PF, 'nvidia-555', 'NVIDIA A40-1B', RC_1B)],
+            [(g.address, g.legacy_type, g.vf_type_name, g.resource_class)
+             for g in host.gpus])
+        self.assertEqual(
+            ((builders.A40_PF, 'NVIDIA A40-2Q', None),
+             (SECOND_PF, 'NVIDIA A40-1B', None)),
+            host.boot_setup.gpu_types())
 
 
 class TestPlanDocuments(testtools.TestCase):
