@@ -36,6 +36,12 @@ nova-compute.  For each selected GPU it:
    back.  A failing VF is named on stderr; the other VFs are still done and
    the script exits 1 at the end.
 
+Each GPU gets one type: its own from the script's per-GPU type map
+(``GPU_TYPES``, for a host whose GPUs have different types: Nova takes one
+resource class and trait set per PF, ``PciResourceProvider.add_child`` in
+``nova/compute/pci_placement_translator.py``, stable/2025.1 and later),
+else the script's one type.
+
 GPU selection without ``--gpu``: every PCI function under
 ``/sys/bus/pci/devices`` with vendor ``0x10de``, a display class, no
 ``physfn`` (a PF), bound to ``nvidia``, ``sriov_totalvfs`` > 0, no
