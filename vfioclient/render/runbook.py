@@ -332,7 +332,7 @@ def _switch_driver(host):
         '</details>\n',
         '<details><summary>/etc/systemd/system/vfio-vgpu-setup.service'
         '</summary>\n',
-        md.code(bootscript.render_systemd_unit(setup.vf_type), 'ini'),
+        md.code(bootscript.render_boot_unit(setup), 'ini'),
         '</details>\n',
         md.code('chmod 0700 /usr/local/sbin/vfio-vgpu-setup\n'
               'systemctl daemon-reload\n'
@@ -367,11 +367,35 @@ def _verify_host(host, plan_file):
                       for g in host.gpus), host.host), '']
 
 
+def gpu_types_text(host):
+    """Each GPU's VF type, as ``GPU: type (N VFs)`` joined with ``; ``."""
+    return '; '.join('%s: %s (%d VFs)' % (g.address, g.vf_type_name,
+                                          g.vf_count) for g in host.gpus)
+
+
+def gpu_types_lines(host):
+    """For a host whose GPUs have different VF types (Nova takes one
+    resource class and trait set per PF, so each GPU keeps its own), the
+    table of which GPU gets which type; nothing otherwise."""
+    if len({g.vf_type_name for g in host.gpus}) < 2:
+        return []
+    ids = {gpu: type_id for gpu, _t, type_id in host.boot_setup.gpu_types()}
+    return ['Its GPUs get different VF types (one per GPU: Nova takes one '
+            'resource class per physical GPU); the boot script sets each '
+            'GPU\'s:', '',
+            md.table(('GPU', 'legacy type', 'VF type', 'type id', 'VFs',
+                      'resource class'),
+                     [(g.address, g.legacy_type or '?', g.vf_type_name,
+                       ids.get(g.address) or 'resolved at boot',
+                       g.vf_count, g.resource_class) for g in host.gpus])]
+
+
 def _phase_host(number, host, plan_file):
     title = '## Phase %d: convert %s' % (number, host.host)
     if host.order is None:
         title += ' (BLOCKED: see refusals)'
     out = [title, '', 'Kind: %s.' % host.kind, '']
+    out += gpu_types_lines(host)
     notes = ['> Note: %s' % n for n in host.notes] + _conf_type_note(host)
     out += notes + ([''] if notes else [])
     out += ['1. Stop new servers landing here:', '',

@@ -264,7 +264,7 @@ def make_plan(snapshot, host_reports=(), options=plan_options.Options(),
     rc_of, alias_of = plan_options.names_per_type(
         [c.vf for c in choices], options)
     conversions, refused_gpus = _convert(choices, rc_of)
-    by_host, refused_hosts = plan_hosts.group_by_host(conversions)
+    by_host = plan_hosts.group_by_host(conversions)
     by_host, refused_old = plan_hosts.refuse_old_hypervisors(
         by_host, inputs.reports, options)
     group_of, by_host, refused_ungrouped = plan_waves.group_keys(
@@ -281,7 +281,7 @@ def make_plan(snapshot, host_reports=(), options=plan_options.Options(),
         [c for items in by_host.values() for c in items], alias_of, rc_of,
         options.live_migratable, options.alias_numa_policy)
     mappings = _type_mappings(by_host, alias_of, rc_of)
-    refusals = (refused + refused_gpus + refused_hosts + refused_old
+    refusals = (refused + refused_gpus + refused_old
                 + refused_ungrouped + [model.Refusal('host %s' % h, r)
                                        for h, r in drain.blocked.items()])
     if drain.blocked_wave:

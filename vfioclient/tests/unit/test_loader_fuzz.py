@@ -74,6 +74,11 @@ def valid_snapshot():
     b = builders.two_host_estate()
     b.host('a40-host')
     b.legacy_gpu('a40-host', rc='VGPU')
+    # A host whose GPUs get different VF types (a per-GPU boot setup).
+    b.host('mixed-host')
+    b.legacy_gpu('mixed-host')
+    b.legacy_gpu('mixed-host', pf='0000:81:00.0', vfs=2,
+                 rc='CUSTOM_NVIDIA_555')
     return b.snapshot()
 
 
@@ -297,6 +302,8 @@ class TestValidDocuments(LoaderFuzzBase):
             self.assertTrue(self.check_document(kind, LOADERS[kind][2],
                                                 tally))
         self.assertTrue(PLAN_DOC['flavors'])
+        self.assertIn(None, [h['boot_setup']['vf_type']
+                             for h in PLAN_DOC['hosts']])
         self.assertTrue(SNAPSHOT_DOC['providers'])
         self.assertTrue(HOST_DOC['devices'])
 
