@@ -132,6 +132,7 @@ def _choose(inputs):
     """Phase 1: facts and the VF type per GPU with legacy providers."""
     choices, refusals = [], []
     reports = list(inputs.reports.values())
+    offers = vftype.BoardOffers(reports)
     for g in inputs.estate.gpus:
         if not g.legacy or not _selected(g.host, inputs.options,
                                          inputs.snapshot):
@@ -143,7 +144,7 @@ def _choose(inputs):
                 inputs.servers_by_provider, inputs.flavors)
         if not isinstance(result, model.Refusal):
             result = vftype.choose_vf_type(result, reports,
-                                           inputs.options.maps)
+                                           inputs.options.maps, offers)
         if isinstance(result, model.Refusal):
             refusals.append(result)
         else:

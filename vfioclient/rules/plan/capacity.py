@@ -74,11 +74,15 @@ def server_moves(snapshot, estate, by_host, legacy_uuids):
     by_uuid = snapshot.provider_by_uuid()
     plan_of = {p.uuid: c.plan for items in by_host.values()
                for c in items for p in c.gpu.legacy}
+    # {server id: its legacy allocations, in snapshot order}: one pass,
+    # not one per server (10,000 hosts have tens of thousands of each)
+    legacy_of = collections.defaultdict(list)
+    for a in snapshot.allocations:
+        if a.provider_uuid in legacy_uuids:
+            legacy_of[a.consumer_uuid].append(a)
     moves, stays = [], []
     for server in snapshot.servers:
-        holding = [a for a in snapshot.allocations
-                   if a.consumer_uuid == server.id
-                   and a.provider_uuid in legacy_uuids]
+        holding = legacy_of.get(server.id)
         if not holding:
             continue
         targets = {plan_of.get(a.provider_uuid) for a in holding}
