@@ -74,6 +74,7 @@ import json
 import types
 import typing
 
+from vfioclient.model import jsontext
 from vfioclient.model import schema
 from vfioclient.nova import pci_address
 from vfioclient.nvidia import vgpu_types
@@ -370,7 +371,7 @@ class Plan:
 
     def to_json(self):
         """The document as text: stable key order, ends with a newline."""
-        return json.dumps(self.to_dict(), indent=2) + '\n'
+        return jsontext.dumps(self.to_dict()) + '\n'
 
     @classmethod
     def from_dict(cls, doc, source='plan'):

@@ -18,8 +18,8 @@ Pure: no I/O, no clock; the same inputs give the same plan, byte for byte.
 import collections
 import dataclasses
 import hashlib
-import json
 
+from vfioclient.model import jsontext
 from vfioclient.model import plan as model
 from vfioclient.rules import audit as audit_rules
 from vfioclient.rules.plan import capacity
@@ -60,13 +60,13 @@ class _Inputs:
 
 
 def fingerprint_snapshot(snapshot):
-    text = json.dumps(snapshot.to_dict(include_collection_details=False),
-                      indent=2)
+    text = jsontext.dumps(
+        snapshot.to_dict(include_collection_details=False))
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
 def fingerprint_report(report):
-    text = json.dumps(report.to_json(), indent=2)
+    text = jsontext.dumps(report.to_json())
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
