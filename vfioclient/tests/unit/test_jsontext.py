@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import testtools
 
 from vfioclient.model import jsontext
-from vfioclient.tests.unit import test_loader_fuzz as fuzz
+from vfioclient.tests.unit import doc_mutations as fuzz
 
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-2 ** 70,

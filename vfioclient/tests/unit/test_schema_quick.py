@@ -25,7 +25,7 @@ from vfioclient.collect import sysfs as collect_sysfs
 from vfioclient.model import documents
 from vfioclient.model import schema
 from vfioclient.sandbox import fakesysfs as fake_sysfs
-from vfioclient.tests.unit import test_loader_fuzz as fuzz
+from vfioclient.tests.unit import doc_mutations as fuzz
 
 KINDS = {documents.SNAPSHOT: fuzz.SNAPSHOT_DOC,
          documents.HOST_REPORT: fuzz.HOST_DOC,
