@@ -17,7 +17,6 @@ Pure: no I/O, no clock; the same inputs give the same plan, byte for byte.
 
 import collections
 import dataclasses
-import hashlib
 
 from vfioclient.model import jsontext
 from vfioclient.model import plan as model
@@ -60,14 +59,12 @@ class _Inputs:
 
 
 def fingerprint_snapshot(snapshot):
-    text = jsontext.dumps(
+    return jsontext.sha256(
         snapshot.to_dict(include_collection_details=False))
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
 def fingerprint_report(report):
-    text = jsontext.dumps(report.to_json())
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+    return jsontext.sha256(report.to_json())
 
 
 def _report_index(snapshot, reports):

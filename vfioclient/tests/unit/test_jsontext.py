@@ -12,6 +12,7 @@
 
 """``jsontext.dumps`` writes exactly what ``json.dumps(indent=2)`` does."""
 
+import hashlib
 import json
 
 from hypothesis import given
@@ -43,6 +44,20 @@ class TestDumps(testtools.TestCase):
     @settings(max_examples=400, deadline=None, database=None)
     def test_same_text_as_json(self, value):
         self.assertEqual(json.dumps(value, indent=2), jsontext.dumps(value))
+
+    @given(VALUES)
+    @settings(max_examples=100, deadline=None, database=None)
+    def test_sha256_of_the_text(self, value):
+        text = json.dumps(value, indent=2)
+        self.assertEqual(hashlib.sha256(text.encode('utf-8')).hexdigest(),
+                         jsontext.sha256(value))
+
+    def test_big_documents_come_in_chunks(self):
+        chunks = []
+        value = [{'a': [i, str(i)]} for i in range(5000)]
+        jsontext.write(value, chunks.append)
+        self.assertGreater(len(chunks), 2)
+        self.assertEqual(json.dumps(value, indent=2), ''.join(chunks))
 
     def test_the_documents(self):
         for doc in (fuzz.SNAPSHOT_DOC, fuzz.HOST_DOC, fuzz.PLAN_DOC):
