@@ -24,6 +24,7 @@ value is mapped back to the line that holds it.
 
 import collections
 import contextlib
+import hashlib
 import logging
 import os
 import re
@@ -68,6 +69,7 @@ class _Scanner(iniparser.BaseParser):
         self.sections = []      # (section, line)
         self.assignments = []
         self._key_line = None
+        self.sha256 = None      # of the file's bytes (plan inputs)
 
     def _split_key_value(self, line):
         self._key_line = self.lineno
@@ -109,6 +111,7 @@ def _scan(path):
     if '\x00' in text:
         raise model.ConfReadError('%s is not a text file (NUL byte)' % path)
     scanner = _Scanner(path)
+    scanner.sha256 = hashlib.sha256(data).hexdigest()
     try:
         scanner.parse(text.splitlines(keepends=True))
     except iniparser.ParseError as e:
@@ -152,8 +155,10 @@ class _Reader:
         self.paths = tuple(paths)
         self.assignments = []
         self.sections = []
+        self.digests = []
         for path in self.paths:
             scanner = _scan(path)
+            self.digests.append(scanner.sha256)
             self.assignments.extend(scanner.assignments)
             self.sections.extend((s, path, line)
                                  for s, line in scanner.sections)
@@ -279,6 +284,7 @@ def _read_conf(paths):
                                            a.source()))
     return model.ConfSnapshot(
         files=reader.paths,
+        sha256=tuple(reader.digests),
         device_specs=device_specs,
         aliases=aliases,
         report_in_placement=bool(report_in_placement),

@@ -86,6 +86,7 @@ class ConfSnapshot:
     """Everything the config rules need, from one or more files."""
 
     files: tuple = ()
+    sha256: tuple = ()              # of each file's bytes, as files
     device_specs: tuple = ()        # ConfEntry, in Nova's order
     aliases: tuple = ()             # ConfEntry
     report_in_placement: bool = False

@@ -49,6 +49,12 @@ in order: ``order`` is their hosts one wave after the other, each host once;
 ``{"vfs": free VFs on converted hosts, "legacy": free legacy vGPUs on hosts
 not converted yet}``: where servers can be resized or migrated to.
 
+``inputs.nova_confs`` (missing in older plans: none) lists each ``--nova-conf
+PATTERN=FILE``: ``{"pattern", "file", "sha256", "hosts"}``, the compute
+nodes it matched; each ``hosts[].gpus[]`` item says where its legacy type
+came from, ``legacy_source`` (``host-report``, ``nova-conf``,
+``class-or-trait`` or null) and ``legacy_source_file`` (the nova.conf).
+
 ``inputs.options`` records ``live_migratable`` (bool), ``nova_release``
 (series), ``wave_size`` (null: the default for the estate) and
 ``group_by`` among the plan command's options; each
@@ -60,13 +66,21 @@ puts on ``provider_after`` (missing in older plans: empty).
 its host report; null when no report lists them).
 
 ``hosts[]`` items carry the boot script's parameters, ``"boot_setup":
-{"vf_type", "type_id", "gpus", "vfs_per_gpu", "vfs": [{"gpu", "vfs"}]}``,
-not its text: the nova.conf snippets, boot script and systemd unit are
-rendered from the plan by :mod:`vfioclient.render` (version 1 stored that
-text).  ``boot_setup.vfs`` names, per GPU, exactly the VFs of
-``gpus[].vfs``, the list the host's ``device_spec`` lines are made from,
-so that the script and Nova name the same VFs (plans made before it have
-none: their script sets the first ``vfs_per_gpu`` VFs).
+{"vf_type", "type_id", "gpus", "vfs_per_gpu", "vfs": [{"gpu", "vfs",
+"vf_type", "type_id"}]}``, not its text: the nova.conf snippets, boot
+script and systemd unit are rendered from the plan by
+:mod:`vfioclient.render` (version 1 stored that text).  ``boot_setup.vfs``
+names, per GPU, exactly the VFs of ``gpus[].vfs``, the list the host's
+``device_spec`` lines are made from, so that the script and Nova name the
+same VFs (plans made before it have none: their script sets the first
+``vfs_per_gpu`` VFs).  Each ``vfs`` item also names its GPU's VF type and
+id: Nova takes one resource class and trait set per PF
+(``PciResourceProvider.add_child`` in
+``nova/compute/pci_placement_translator.py``, stable/2025.1 and later), so
+the GPUs of one host may have different types.  The setup's own
+``vf_type`` / ``type_id`` / ``vfs_per_gpu`` are those of every GPU, or
+null when the GPUs differ; plans made before types were per GPU have them
+only (still read: every GPU then has that type).
 """
 
 import dataclasses
@@ -74,12 +88,16 @@ import json
 import types
 import typing
 
+from vfioclient.model import bootsetup
 from vfioclient.model import jsontext
 from vfioclient.model import schema
-from vfioclient.nova import pci_address
-from vfioclient.nvidia import vgpu_types
 
 SCHEMA_VERSION = 2
+
+# A host's boot setup (its own module); plan readers name it here.
+GpuVfs = bootsetup.GpuVfs
+BootSetup = bootsetup.BootSetup
+boot_setup_problem = bootsetup.boot_setup_problem
 KIND = 'vfio-plan'
 
 
@@ -103,10 +121,21 @@ class HostReportRef:
 
 
 @dataclasses.dataclass(frozen=True)
+class NovaConfRef:
+    """A ``--nova-conf PATTERN=FILE``: the file and the compute nodes
+    whose legacy vGPU types it may give."""
+    pattern: str                 # hostname glob (fnmatch)
+    file: str
+    sha256: str                  # of the file's bytes
+    hosts: tuple[str, ...]       # compute nodes it matched (sorted)
+
+
+@dataclasses.dataclass(frozen=True)
 class Inputs:
     snapshot: SnapshotRef | None
     host_reports: tuple[HostReportRef, ...]
     options: dict
+    nova_confs: tuple[NovaConfRef, ...] = ()   # missing in older plans
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,6 +217,12 @@ class GpuPlan:
     provider_after: ProviderRef
     # the traits the target Nova release puts on provider_after
     provider_traits: tuple[str, ...] = ()
+    # where legacy_type came from: host-report (mdevs in use), nova-conf
+    # (--nova-conf), class-or-trait (a resource class or trait on its
+    # providers or their flavors names it); None: not known (a --map of
+    # the legacy class chose the VF type)
+    legacy_source: str | None = None
+    legacy_source_file: str | None = None    # the nova.conf, for nova-conf
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,24 +241,6 @@ class Move:
     to_host: str | None
     from_flavor: str
     to_flavor: str | None
-
-
-@dataclasses.dataclass(frozen=True)
-class GpuVfs:
-    """The VFs of one GPU the boot script sets the type on."""
-    gpu: str                     # PF address
-    vfs: tuple[str, ...]         # VF addresses, = the GpuPlan's vfs
-
-
-@dataclasses.dataclass(frozen=True)
-class BootSetup:
-    """The parameters of a host's boot script
-    (``vfioclient.render.bootscript.render_boot_setup``)."""
-    vf_type: str                 # VF vGPU type set on every listed GPU
-    type_id: int | None          # embedded when a host report confirms it
-    gpus: tuple[str, ...]        # PF addresses
-    vfs_per_gpu: int
-    vfs: tuple[GpuVfs, ...] = ()  # exact VFs per GPU (the device_spec's)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -399,22 +416,6 @@ def from_json(text, source='plan'):
     return Plan.from_json(text, source=source)
 
 
-def boot_setup_problem(setup):
-    """What makes ``setup`` unusable for the boot script, or None (the
-    checks ``vfioclient.render.bootscript`` makes before rendering)."""
-    try:
-        spec = vgpu_types.validate_type_spec(setup.vf_type)
-        for gpu in setup.gpus:
-            pci_address.normalize_address(gpu)
-    except ValueError as e:
-        return str(e)
-    number = vgpu_types.type_spec_number(spec)
-    if setup.type_id is not None and number is not None \
-            and number != setup.type_id:
-        return 'vf_type %s does not have id %d' % (spec, setup.type_id)
-    return None
-
-
 def consistency_problem(plan):
     """Cross-references the apply commands rely on, or None when fine."""
     classes = set(plan.resource_classes)
@@ -461,6 +462,13 @@ def consistency_problem(plan):
         if listed and listed != {g.address: tuple(g.vfs) for g in h.gpus}:
             return ('host %s: boot_setup.vfs does not name the VFs of its '
                     'gpus (those its device_spec lines match)' % h.host)
+        planned = {g.address: g.vf_type_name for g in h.gpus}
+        for gpu, vf_type, _id in h.boot_setup.gpu_types():
+            if gpu in planned and vf_type != planned[gpu]:
+                return ('host %s: the boot script would set %s on GPU %s, '
+                        'whose planned type (and device_spec resource '
+                        'class) is %s' % (h.host, vf_type, gpu,
+                                          planned[gpu]))
     return _waves_problem(plan)
 
 

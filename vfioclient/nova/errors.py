@@ -77,9 +77,18 @@ class AliasValidationError(InvalidAlias):
 
 
 class InvalidMdevConfig(NovaConfigError):
-    """``[devices]`` / ``[mdev_*]`` refused (``InvalidLibvirtMdevConfig``)."""
+    """``[devices]`` / ``[mdev_*]`` refused (``InvalidLibvirtMdevConfig``).
+
+    ``address`` and ``mdev_type`` say which ``device_addresses`` item of
+    which type, so that a caller can point at the file and line.
+    """
 
     prefix = 'Invalid configuration for mdev-capable devices: '
+
+    def __init__(self, reason, address=None, mdev_type=None):
+        self.address = address
+        self.mdev_type = mdev_type
+        super().__init__(reason)
 
 
 class InvalidExtraSpec(NovaConfigError):

@@ -124,10 +124,12 @@ def resolve_mdev_types(types):
         for address in mdev_type.device_addresses:
             if address in by_address:
                 raise errors.InvalidMdevConfig(
-                    'duplicate types for PCI ID %s' % address)
+                    'duplicate types for PCI ID %s' % address,
+                    address=address, mdev_type=mdev_type.name)
             problem = pci_address_problem(address)
             if problem:
-                raise errors.InvalidMdevConfig(problem)
+                raise errors.InvalidMdevConfig(
+                    problem, address=address, mdev_type=mdev_type.name)
             by_address[address] = mdev_type.name
             class_by_address[address] = mdev_type.mdev_class
     return MdevLayout(enabled=tuple(enabled), default_type=default,

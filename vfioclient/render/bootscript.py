@@ -36,6 +36,12 @@ nova-compute.  For each selected GPU it:
    back.  A failing VF is named on stderr; the other VFs are still done and
    the script exits 1 at the end.
 
+Each GPU gets one type: its own from the script's per-GPU type map
+(``GPU_TYPES``, for a host whose GPUs have different types: Nova takes one
+resource class and trait set per PF, ``PciResourceProvider.add_child`` in
+``nova/compute/pci_placement_translator.py``, stable/2025.1 and later),
+else the script's one type.
+
 GPU selection without ``--gpu``: every PCI function under
 ``/sys/bus/pci/devices`` with vendor ``0x10de``, a display class, no
 ``physfn`` (a PF), bound to ``nvidia``, ``sriov_totalvfs`` > 0, no
@@ -96,29 +102,58 @@ def _script_template():
         SCRIPT_TEMPLATE).read_text(encoding='utf-8')
 
 
-def _validate(vgpu_type, gpus, vfs, type_id, wait_seconds):
+def _validate_type(vgpu_type, type_id):
+    """``(spec, id known now or None)`` of one type."""
     spec = vgpu_types.validate_type_spec(vgpu_type)
+    number = vgpu_types.type_spec_number(spec)
+    if type_id is not None:
+        if not isinstance(type_id, int) or isinstance(type_id, bool) or \
+                not 0 < type_id < _VGPU_ID_MAX:
+            raise ValueError('vGPU type id must be a positive number, got %r'
+                             % (type_id,))
+        if number is not None and number != type_id:
+            raise ValueError('vGPU type %r does not have id %d'
+                             % (spec, type_id))
+    return spec, number if number is not None else type_id
+
+
+def _validate(vgpu_type, gpus, vfs, type_id, wait_seconds, gpu_types):
+    """``(default type or None, its id, addresses, {PF: (type, id)})``.
+
+    :raises ValueError: a bad value, or a GPU left without a type.
+    """
     addresses = []
     for gpu in gpus or ():
         address = pci_address.normalize_address(gpu)
+        if address not in addresses:
+            addresses.append(address)
+    types = {}
+    for gpu, (gpu_type, gpu_type_id) in (gpu_types or {}).items():
+        address = pci_address.normalize_address(gpu)
+        if address in types:
+            raise ValueError('GPU %s is given two types' % address)
+        types[address] = _validate_type(gpu_type, gpu_type_id)
         if address not in addresses:
             addresses.append(address)
     if vfs is not None and (not isinstance(vfs, int) or isinstance(vfs, bool)
                             or not 1 <= vfs <= MAX_VFS):
         raise ValueError('--vfs must be a number from 1 to %d, got %r'
                          % (MAX_VFS, vfs))
-    number = vgpu_types.type_spec_number(spec)
-    if type_id is not None:
-        if not isinstance(type_id, int) or not 0 < type_id < _VGPU_ID_MAX:
-            raise ValueError('vGPU type id must be a positive number, got %r'
-                             % (type_id,))
-        if number is not None and number != type_id:
-            raise ValueError('vGPU type %r does not have id %d'
-                             % (spec, type_id))
+    if vgpu_type is None:
+        untyped = [a for a in addresses if a not in types]
+        if untyped or not addresses:
+            raise ValueError('no vGPU type for %s' % (
+                'GPU ' + ', '.join(untyped) if untyped
+                else 'the GPUs found at boot'))
+        if type_id is not None:
+            raise ValueError('a type id without a vGPU type')
+        spec, known_id = None, None
+    else:
+        spec, known_id = _validate_type(vgpu_type, type_id)
     if not isinstance(wait_seconds, int) or not 0 <= wait_seconds <= 3600:
         raise ValueError('wait time must be 0..3600 seconds, got %r'
                          % (wait_seconds,))
-    return spec, addresses, number if number is not None else type_id
+    return spec, known_id, addresses, types
 
 
 def _validate_gpu_vfs(gpu_vfs, addresses, vfs):
@@ -163,15 +198,33 @@ def _comment(value):
     return ''.join(c if c.isprintable() else '?' for c in str(value))
 
 
+def _type_words(spec, known_id):
+    """``(type, id, match, short, is-id)`` as the script compares them."""
+    match = ' '.join(spec.split()).lower()
+    return (spec, '' if known_id is None else str(known_id), match,
+            vgpu_types.short_name(match),
+            '1' if vgpu_types.type_spec_number(spec) is not None else '0')
+
+
+def _types_comment(spec, types):
+    names = sorted({t for t, _i in types.values()} | (
+        {spec} if spec is not None else set()))
+    if len(names) == 1:
+        return 'type %s' % _comment(names[0])
+    return 'types %s (one per GPU: GPU_TYPES)' % _comment(', '.join(names))
+
+
 def render_script(vgpu_type, gpus=(), vfs=None, type_id=None,
-                  wait_seconds=DEFAULT_WAIT_SECONDS, gpu_vfs=None):
+                  wait_seconds=DEFAULT_WAIT_SECONDS, gpu_vfs=None,
+                  gpu_types=None):
     """The POSIX sh boot script.
 
     :param vgpu_type: type id (``597``, ``nvidia-597``) or profile name
         (``NVIDIA A10-24Q``; matched case-insensitively, also on the part
-        after the last space).
+        after the last space); the type of every GPU ``gpu_types`` does
+        not name (None: ``gpu_types`` names every GPU).
     :param gpus: PF addresses; empty means all eligible GPUs found at boot
-        (or the GPUs of ``gpu_vfs``).
+        (or the GPUs of ``gpu_vfs`` / ``gpu_types``).
     :param vfs: VFs to configure per GPU (the first N); None means the
         VFs that exist at boot, or ``sriov_totalvfs`` when enabling them.
     :param type_id: the id of a profile name when known at generation time
@@ -180,16 +233,20 @@ def render_script(vgpu_type, gpus=(), vfs=None, type_id=None,
         these VFs (a plan's list, the one its ``device_spec`` lines match);
         enabling SR-IOV then enables every VF, and a listed address that is
         not a VF of its GPU fails.  Not with ``vfs``.
+    :param gpu_types: ``{PF: (type, id or None)}``: a GPU's own type (Nova
+        takes one resource class per PF, so the GPUs of one host may have
+        different types); these GPUs are set up too.
     :raises ValueError: for any value that is not safe or not valid.
     """
-    spec, addresses, known_id = _validate(vgpu_type, gpus, vfs, type_id,
-                                          wait_seconds)
+    spec, known_id, addresses, types = _validate(
+        vgpu_type, gpus, vfs, type_id, wait_seconds, gpu_types)
     listed = _validate_gpu_vfs(gpu_vfs, addresses, vfs) if gpu_vfs else {}
     addresses = list(listed) or addresses
-    match = ' '.join(spec.split()).lower()
+    default = _type_words(spec, known_id) if spec is not None else (
+        '', '', '', '', '0')
     values = {
         # Header comments.
-        'TYPE_COMMENT': _comment(spec),
+        'TYPE_COMMENT': _types_comment(spec, types),
         'GPU_SELECTION': (
             'GPUs: %s' % ', '.join(addresses) if addresses
             else 'GPUs: every eligible NVIDIA SR-IOV GPU found at boot'),
@@ -198,14 +255,17 @@ def render_script(vgpu_type, gpus=(), vfs=None, type_id=None,
         'SRIOV_MANAGE': SRIOV_MANAGE,
         'WAIT_SECONDS': wait_seconds,
         # Settings: shell words.
-        'VGPU_TYPE': _q(spec),
-        'VGPU_TYPE_ID': _q('' if known_id is None else known_id),
-        'VGPU_TYPE_MATCH': _q(match),
-        'VGPU_TYPE_SHORT': _q(vgpu_types.short_name(match)),
-        'TYPE_IS_ID': _q(
-            '1' if vgpu_types.type_spec_number(spec) is not None else '0'),
+        'VGPU_TYPE': _q(default[0]),
+        'VGPU_TYPE_ID': _q(default[1]),
+        'VGPU_TYPE_MATCH': _q(default[2]),
+        'VGPU_TYPE_SHORT': _q(default[3]),
+        'TYPE_IS_ID': _q(default[4]),
         'VFS_PER_GPU': _q('' if vfs is None else vfs),
         'GPUS': _q(' '.join(addresses)),
+        # Validated types hold no "|" and no line break.
+        'GPU_TYPES': _q('\n'.join(
+            '|'.join((pf,) + _type_words(*types[pf]))
+            for pf in addresses if pf in types)),
         'GPU_VFS': _q(' '.join('%s=%s' % (pf, ','.join(vf_list))
                                for pf, vf_list in listed.items())),
         'PF_ONLY_PRODUCTS': _q(' '.join(
@@ -223,32 +283,53 @@ def render_boot_setup(setup, wait_seconds=DEFAULT_WAIT_SECONDS):
     (:class:`vfioclient.model.plan.BootSetup`): with the exact VF list of
     each GPU when the plan has it (the VFs its ``device_spec`` lines
     match), else the first ``vfs_per_gpu`` VFs (plans made before the list
-    was kept)."""
+    was kept); each GPU's own type when they differ."""
+    per_gpu = setup.gpu_types()
+    shared = {(t, i) for _g, t, i in per_gpu}
+    vgpu_type, type_id = (shared.pop() if len(shared) == 1
+                          else (setup.vf_type, setup.type_id))
+    gpu_types = None if vgpu_type is not None else {
+        gpu: (t, i) for gpu, t, i in per_gpu}
     if setup.vfs:
         return render_script(
-            setup.vf_type, gpus=list(setup.gpus), type_id=setup.type_id,
+            vgpu_type, gpus=list(setup.gpus), type_id=type_id,
             wait_seconds=wait_seconds,
-            gpu_vfs={g.gpu: list(g.vfs) for g in setup.vfs})
-    return render_script(setup.vf_type, gpus=list(setup.gpus),
-                         vfs=setup.vfs_per_gpu, type_id=setup.type_id,
-                         wait_seconds=wait_seconds)
+            gpu_vfs={g.gpu: list(g.vfs) for g in setup.vfs},
+            gpu_types=gpu_types)
+    return render_script(vgpu_type, gpus=list(setup.gpus),
+                         vfs=setup.vfs_per_gpu, type_id=type_id,
+                         wait_seconds=wait_seconds, gpu_types=gpu_types)
+
+
+def render_boot_unit(setup, script_path=DEFAULT_SCRIPT_PATH):
+    """The systemd unit of a plan's host
+    (:class:`vfioclient.model.plan.BootSetup`)."""
+    return render_systemd_unit(setup.types(), script_path=script_path)
 
 
 def render_systemd_unit(vgpu_type, script_path=DEFAULT_SCRIPT_PATH):
     """The systemd unit that runs the script before nova-compute.
 
-    Install it as ``/etc/systemd/system/vfio-vgpu-setup.service`` next to
-    the script at ``script_path``.
+    ``vgpu_type`` is the script's type, or the list of its types when its
+    GPUs have different ones.  Install it as
+    ``/etc/systemd/system/vfio-vgpu-setup.service`` next to the script at
+    ``script_path``.
     """
-    spec = vgpu_types.validate_type_spec(vgpu_type)
+    names = [vgpu_type] if isinstance(vgpu_type, str) or vgpu_type is None \
+        else list(vgpu_type)
+    specs = sorted({vgpu_types.validate_type_spec(n) for n in names})
+    if not specs:
+        raise ValueError('no vGPU type for the unit')
     if not _SCRIPT_PATH_RE.match(script_path or '') or '..' in script_path:
         raise ValueError('script path %r is not a plain absolute path'
                          % script_path)
     return '\n'.join([
         '# %s: generated by "openstack vfio host script --format systemd".'
         % UNIT_NAME,
-        '# Runs %s (vGPU type %s) at boot, before nova-compute.'
-        % (script_path, _comment(spec)),
+        '# Runs %s (vGPU %s) at boot, before nova-compute.'
+        % (script_path, _comment(
+            'type %s' % specs[0] if len(specs) == 1
+            else 'types %s, one per GPU' % ', '.join(specs))),
         '# Install:',
         '#   install -m 0700 %s %s' % (SCRIPT_NAME, script_path),
         '#   install -m 0644 %s %s' % (UNIT_NAME, DEFAULT_UNIT_PATH),

@@ -175,8 +175,9 @@ def _numa_lines(plan):
 
 
 GROUP_BY_TEXT = {
-    'kind': 'one kind of host (same GPUs, VF type and count: one boot '
-            'script and one set of nova.conf lines per wave)',
+    'kind': 'one kind of host (same GPUs, VF type and count per GPU, '
+            'also for hosts whose GPUs mix types: one boot script and one '
+            'set of nova.conf lines per wave)',
     'aggregate': 'one set of Placement aggregates (Nova host aggregates)',
     'az': 'one availability zone',
 }

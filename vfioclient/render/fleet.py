@@ -20,11 +20,13 @@ texts that many hosts share are files, written once:
   one per distinct boot script and unit text.  The script embeds the exact
   VFs of each GPU (the ones its ``device_spec`` lines match), so hosts
   share one when their GPUs sit at the same PCI addresses with the same
-  VF type, which is the case for identical servers;
+  VF type each (the same layout of types on GPUs: a host's GPUs may have
+  different types), which is the case for identical servers;
 * ``nova-compute-<digest>.conf``: one per distinct nova.conf snippet;
 * ``drain-phase-<NNN>.sh``: the resize and migrate commands of a phase;
 * ``hosts.csv`` / ``hosts.json``: per host its wave, order, kind, files
-  and their sha256, servers to move; ``servers.csv``: every server;
+  and their sha256, servers to move, each GPU's VF type; ``servers.csv``:
+  every server;
 * ``SHA256SUMS``: every file above, for ``sha256sum -c``.
 
 ``<digest>`` is the first 12 hex digits of the file's sha256, so names
@@ -51,7 +53,8 @@ DOCUMENT_MODE = 0o644
 CHECKSUMS = 'SHA256SUMS'
 HOST_COLUMNS = ('host', 'wave', 'order', 'kind', 'boot_script',
                 'boot_script_sha256', 'unit', 'unit_sha256', 'nova_conf',
-                'nova_conf_sha256', 'drain_script', 'servers_to_move')
+                'nova_conf_sha256', 'drain_script', 'servers_to_move',
+                'gpu_types')
 SERVER_COLUMNS = ('server', 'id', 'host', 'from_flavor', 'to_flavor',
                   'status', 'note')
 # Sections of the plain runbook's decisions that list every host: their
@@ -164,7 +167,7 @@ def build(plan, first_phase=2):
                 '.sh', SCRIPT_MODE, files),
             unit=_digest_name(
                 bootscript.SCRIPT_NAME,
-                bootscript.render_systemd_unit(setup.vf_type), '.service',
+                bootscript.render_boot_unit(setup), '.service',
                 DOCUMENT_MODE, files),
             nova_conf=_digest_name(
                 'nova-compute', novaconf.host_snippet(host), '.conf',
@@ -212,6 +215,7 @@ def _host_records(plan, hosts, phases):
             'nova_conf_sha256': files.nova_conf.sha256,
             'drain_script': phase.drain_script.name if phase else None,
             'servers_to_move': len(host.drain),
+            'gpu_types': runbook.gpu_types_text(host),
         })
     return records
 
@@ -237,6 +241,7 @@ def _header(plan, plan_file, directory):
                    % (snap.collected_at, snap.sha256))
     out.append('- %d host report(s) (each one\'s sha256 is in the plan '
                'file\'s `inputs`)' % len(plan.inputs.host_reports))
+    out += runbook.nova_conf_inputs(plan)
     opts = plan.inputs.options
     out += ['- options: %s' % ', '.join(
         '%s=%s' % (k, v) for k, v in sorted(opts.items()) if v), '',
@@ -283,6 +288,24 @@ def _host_table(bundle, phase):
     return md.table(('host', 'order', 'servers to move', 'VFs',
                      'persisted mdevs', 'boot script', 'unit', 'nova.conf'),
                     rows)
+
+
+def _layouts(bundle, phase):
+    """Which GPU gets which VF type, once per boot script (a layout of
+    types on GPU addresses), when the phase's hosts mix types."""
+    if all(len({g.vf_type_name for g in h.gpus}) < 2 for h in phase.hosts):
+        return []
+    layouts = collections.OrderedDict()
+    for host in phase.hosts:
+        key = (runbook.gpu_types_text(host),
+               bundle.hosts[host.host].boot_script.name)
+        layouts[key] = layouts.get(key, 0) + 1
+    return ['Their GPUs get different VF types (one per GPU: Nova takes '
+            'one resource class per physical GPU); the boot script of each '
+            'layout sets each GPU\'s:', '',
+            md.table(('GPU: VF type (VFs)', 'hosts', 'boot script'),
+                     [(text, n, script)
+                      for (text, script), n in layouts.items()])]
 
 
 def _notes(phase):
@@ -367,6 +390,7 @@ def _phase(bundle, phase, plan_file, directory):
     plan_arg = md.quote(plan_file)
     out = [title, '', 'Hosts (the same rows are in `%s/hosts.csv`):'
            % directory, '', _host_table(bundle, phase)]
+    out += _layouts(bundle, phase)
     out += _notes(phase)
     out += ['The cloud-side commands loop over the hosts; the host-side '
             'ones run on each host, with `<host>` its name. Check the files '

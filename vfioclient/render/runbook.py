@@ -86,12 +86,40 @@ def _header(plan, plan_file):
     if not plan.inputs.host_reports:
         out.append('- no host reports (VF addresses are derived from '
                    'legacy provider names)')
+    out += nova_conf_inputs(plan)
     opts = plan.inputs.options
     out += ['- options: %s' % ', '.join(
         '%s=%s' % (k, v) for k, v in sorted(opts.items()) if v), '',
         'Plan file: `%s`. Every phase ends with a verification; stop and '
         'roll back that phase if it fails.' % plan_file, '']
     return out
+
+
+def nova_conf_inputs(plan):
+    """The header lines naming each ``--nova-conf`` file and the GPUs whose
+    legacy type it gave."""
+    out = []
+    for ref in plan.inputs.nova_confs:
+        gpus = sum(1 for h in plan.hosts for g in h.gpus
+                   if g.legacy_source == 'nova-conf'
+                   and g.legacy_source_file == ref.file)
+        out.append('- nova.conf `%s` (sha256 `%s`) for the hosts matching '
+                   '`%s`: %d host(s); the legacy vGPU type of %d planned '
+                   'GPU(s) comes from it' % (ref.file, ref.sha256,
+                                             ref.pattern, len(ref.hosts),
+                                             gpus))
+    return out
+
+
+def _conf_type_note(host):
+    """Where a host's legacy types came from when a nova.conf gave them."""
+    from_conf = sorted({(g.legacy_type, g.legacy_source_file)
+                        for g in host.gpus
+                        if g.legacy_source == 'nova-conf'})
+    return ['> Legacy vGPU type %s comes from nova.conf `%s` (no host '
+            'report shows it in use): the file must be the one this '
+            'host\'s nova-compute runs.' % (legacy_type, path)
+            for legacy_type, path in from_conf]
 
 
 def _summary(plan):
@@ -304,7 +332,7 @@ def _switch_driver(host):
         '</details>\n',
         '<details><summary>/etc/systemd/system/vfio-vgpu-setup.service'
         '</summary>\n',
-        md.code(bootscript.render_systemd_unit(setup.vf_type), 'ini'),
+        md.code(bootscript.render_boot_unit(setup), 'ini'),
         '</details>\n',
         md.code('chmod 0700 /usr/local/sbin/vfio-vgpu-setup\n'
               'systemctl daemon-reload\n'
@@ -339,15 +367,37 @@ def _verify_host(host, plan_file):
                       for g in host.gpus), host.host), '']
 
 
+def gpu_types_text(host):
+    """Each GPU's VF type, as ``GPU: type (N VFs)`` joined with ``; ``."""
+    return '; '.join('%s: %s (%d VFs)' % (g.address, g.vf_type_name,
+                                          g.vf_count) for g in host.gpus)
+
+
+def gpu_types_lines(host):
+    """For a host whose GPUs have different VF types (Nova takes one
+    resource class and trait set per PF, so each GPU keeps its own), the
+    table of which GPU gets which type; nothing otherwise."""
+    if len({g.vf_type_name for g in host.gpus}) < 2:
+        return []
+    ids = {gpu: type_id for gpu, _t, type_id in host.boot_setup.gpu_types()}
+    return ['Its GPUs get different VF types (one per GPU: Nova takes one '
+            'resource class per physical GPU); the boot script sets each '
+            'GPU\'s:', '',
+            md.table(('GPU', 'legacy type', 'VF type', 'type id', 'VFs',
+                      'resource class'),
+                     [(g.address, g.legacy_type or '?', g.vf_type_name,
+                       ids.get(g.address) or 'resolved at boot',
+                       g.vf_count, g.resource_class) for g in host.gpus])]
+
+
 def _phase_host(number, host, plan_file):
     title = '## Phase %d: convert %s' % (number, host.host)
     if host.order is None:
         title += ' (BLOCKED: see refusals)'
     out = [title, '', 'Kind: %s.' % host.kind, '']
-    for note in host.notes:
-        out.append('> Note: %s' % note)
-    if host.notes:
-        out.append('')
+    out += gpu_types_lines(host)
+    notes = ['> Note: %s' % n for n in host.notes] + _conf_type_note(host)
+    out += notes + ([''] if notes else [])
     out += ['1. Stop new servers landing here:', '',
             md.code('openstack compute service set --disable --disable-reason '
                   '"vfio migration" %s nova-compute' % md.quote(host.host),

@@ -25,6 +25,15 @@ and flavor creation (dry run, real, and again to show idempotence), and
 verify.  Server moves need a compute service, which the sandbox does not
 run; the runbook shows them.
 
+``--fleet [N]`` runs the fleet version instead (N defaults to 300): the
+``large N`` estate seeded straight into the databases, the audit, a host
+report of every GPU host gathered by the shipped collect playbook
+(``ansible-playbook`` on this machine, each host reading its own fake
+sysfs tree through the stdlib collector), the plan in waves with its
+files in ``--artifacts``, and the Ansible inventory of the first wave.
+Like the plain run it leaves ``plan.json``, ``runbook.md`` and the
+reports (``reports/``) in ``<state-dir>/demo/``.
+
 ``--transcript FILE`` also writes everything the demo prints (the
 commands' stdout and stderr included) to FILE, with what changes from run
 to run replaced by stable placeholders (the state directory by
@@ -35,8 +44,10 @@ diff only when the behaviour changed.  The documentation includes it
 """
 
 import argparse
+import collections
 import concurrent.futures
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -47,9 +58,10 @@ import tempfile
 import time
 
 from vfioclient.model import documents
+from vfioclient import playbooks
 from vfioclient.render import novaconf
 from vfioclient.sandbox import config
-from vfioclient.sandbox import hosts
+from vfioclient.sandbox import hosts as sandbox_hosts
 
 BIN = os.path.dirname(sys.executable)
 
@@ -154,24 +166,37 @@ class Demo:
         self.env.update(OS_CLIENT_CONFIG_FILE=self.layout.clouds_yaml,
                         OS_CLOUD=config.CLOUD_NAME)
 
-    def run(self, argv, title=None, check=True, ok=(0,)):
+    def run(self, argv, title=None, check=True, ok=(0,), env=None,
+            tail=None):
+        """Run ``argv``, printing it and its output; ``tail``: print only
+        the last ``tail`` lines of the output (a fleet's long logs)."""
         shown = ' '.join(shlex.quote(a) for a in argv)
         print('\n$ %s' % (title or shown), flush=True)
         t0 = time.monotonic()
-        if self.transcript is None:
-            rc = subprocess.run(argv, env=self.env,
+        env = self.env if env is None else env
+        if self.transcript is None and tail is None:
+            rc = subprocess.run(argv, env=env,
                                 stdin=subprocess.DEVNULL).returncode
         else:
             # through sys.stdout (the transcript), line by line
-            with subprocess.Popen(argv, env=self.env,
+            kept = collections.deque(maxlen=tail)
+            hidden = 0
+            with subprocess.Popen(argv, env=env,
                                   stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT,
                                   text=True, errors='replace') as proc:
                 for line in proc.stdout:
-                    sys.stdout.write(line)
-                    sys.stdout.flush()
+                    if tail is None:
+                        sys.stdout.write(line)
+                        sys.stdout.flush()
+                    else:
+                        hidden += len(kept) == tail
+                        kept.append(line)
             rc = proc.returncode
+            if hidden:
+                print('[... %d lines before these not shown]' % hidden)
+            sys.stdout.write(''.join(kept))
         print('  (%.1f s, exit %d)' % (time.monotonic() - t0, rc),
               flush=True)
         if check and rc not in ok:
@@ -262,7 +287,7 @@ class Demo:
         # 2. What each GPU host really has: fake sysfs trees consistent with
         # the estate (the sandbox has no GPUs), read by the real command.
         print('\n# writing fake sysfs trees of the GPU hosts', flush=True)
-        trees = hosts.write_trees('small', os.path.join(demo, 'sysfs'))
+        trees = sandbox_hosts.write_trees('small', os.path.join(demo, 'sysfs'))
         reports = []
         # The exit code follows the findings in every view: 2 again.
         work = [self.os_cmd('vfio', 'audit', '--summary', '--from-snapshot',
@@ -324,6 +349,91 @@ class Demo:
               'which the sandbox does not run: follow the runbook\'s '
               'per-host steps on a real cloud.', flush=True)
 
+    def fleet_steps(self, hosts):
+        """The fleet run (``--fleet N``): the ``large N`` estate, a host
+        report of every GPU host gathered by the collector through the
+        shipped playbook (every host is this machine, on its own fake
+        sysfs tree), and a plan in waves with its files in a directory."""
+        playbook_cmd = os.path.join(BIN, 'ansible-playbook')
+        if not os.path.exists(playbook_cmd):
+            print('\nansible-playbook is not in %s: install ansible-core '
+                  '(it is in cloud-requirements.txt; "tox -e demo" has it)'
+                  % BIN, flush=True)
+            self.failures.append('ansible-playbook not installed')
+            return
+        if self.sandbox('up') != 0:
+            return
+        if self.sandbox('seed', '--estate', 'large', '--hosts', str(hosts),
+                        *SEED_FAST) != 0:
+            return
+        demo = self.layout.path('demo')
+        os.makedirs(demo, exist_ok=True)
+        snapshot = os.path.join(demo, 'estate.json')
+        plan = os.path.join(demo, 'plan.json')
+        runbook = os.path.join(demo, 'runbook.md')
+        artifacts = os.path.join(demo, 'artifacts')
+        reports = os.path.join(demo, 'reports')
+        # 1. The audit of the whole estate, saved for the plan.
+        self.openstack('vfio', 'audit', '--summary', '--save-snapshot',
+                       snapshot, ok=(0, 1, 2))
+        # 2. A host report from every GPU host, without this plugin there:
+        # the collect playbook copies the stdlib collector to each host,
+        # runs it and fetches the report (here every "host" is this
+        # machine, reading its own fake sysfs tree).
+        print('\n# writing fake sysfs trees of %d GPU hosts' % hosts,
+              flush=True)
+        trees = sandbox_hosts.write_trees('large', os.path.join(
+            demo, 'sysfs'), hosts)
+        inventory = os.path.join(demo, 'gpu-hosts.json')
+        with open(inventory, 'w') as f:
+            json.dump(fleet_inventory(trees, sys.executable), f, indent=1)
+        env = dict(self.env, **ansible_env(os.path.join(demo, 'ansible')))
+        env['PATH'] = os.pathsep.join([BIN, env.get('PATH', '')])
+        self.run([playbook_cmd, '-i', inventory, '--forks', '8',
+                  playbooks.path('collect-host-reports.yml'),
+                  '-e', 'vfio_report_dir=%s' % reports],
+                 title='ansible-playbook -i %s --forks 8 '
+                       '$PLAYBOOKS/collect-host-reports.yml -e '
+                       'vfio_report_dir=%s' % (inventory, reports),
+                 env=env, tail=FLEET_TAIL_LINES)
+        # 3. The plan in waves: JSON for the apply commands, a runbook
+        # whose per-host facts are tables and whose shared files are in
+        # the artifacts directory.  Hosts with no vGPU in use show no
+        # mdev, so their legacy type comes from the computes' nova.conf.
+        legacy_conf = os.path.join(demo, 'nova-legacy.conf')
+        with open(legacy_conf, 'w') as f:
+            f.write(LARGE_LEGACY_NOVA_CONF)
+        sources = ['--host-report', reports,
+                   '--nova-conf', 'lg-*=%s' % legacy_conf]
+        self.batch([
+            self.os_cmd('vfio', 'plan', '--from-snapshot', snapshot,
+                        *sources, '--output', plan, '-f', 'value', '-c',
+                        'wave', out=os.path.join(demo, 'plan-waves.txt')),
+            self.os_cmd('vfio', 'plan', '--from-snapshot', snapshot,
+                        *sources, '--artifacts', artifacts,
+                        '-f', 'markdown', out=runbook)])
+        self.fleet_summary(plan, runbook, artifacts, reports)
+        # 4. The plan's hosts as an Ansible inventory for the host side.
+        self.openstack('vfio', 'playbook', 'inventory', '--from-plan', plan,
+                       '--wave', '1', '--output-dir', artifacts)
+
+    def fleet_summary(self, plan_path, runbook, artifacts, reports):
+        plan = documents.load(plan_path, documents.PLAN)
+        with open(runbook) as f:
+            lines = f.read().count('\n')
+        files = sorted(os.listdir(artifacts)) if os.path.isdir(
+            artifacts) else []
+        print('\n# %d host reports in %s' % (len(os.listdir(reports)),
+                                              reports))
+        print('# plan: %d hosts to convert in %d waves' % (
+            sum(1 for h in plan.hosts if h.order is not None),
+            len(plan.waves)))
+        print('# runbook: %d lines (%s); %d files in %s' % (
+            lines, runbook, len(files), artifacts))
+        print('# runbook (first lines):')
+        with open(runbook) as f:
+            print(''.join(f.readlines()[:30]), flush=True)
+
     @staticmethod
     def plan_confs(plan_path):
         """The nova.conf snippets the plan sets (computes, then the
@@ -332,6 +442,53 @@ class Demo:
         confs = [novaconf.host_snippet(h) for h in plan.hosts]
         confs.append(novaconf.controllers_snippet(plan.controllers))
         return [c for c in confs if c]
+
+
+# The legacy nova.conf of the "large" estate's computes: one type, so
+# Nova gives it to every GPU that offers it (enabled_mdev_types in
+# nova/conf/devices.py).
+LARGE_LEGACY_NOVA_CONF = """\
+[devices]
+enabled_mdev_types = nvidia-558
+"""
+
+# The fleet run's default size: the issue's "operator of 300 hosts".
+FLEET_DEFAULT_HOSTS = 300
+# How much of ansible-playbook's output the fleet run shows (its recap
+# alone has a line per host).
+FLEET_TAIL_LINES = 12
+# The fleet run seeds straight into the services' databases: through the
+# API, 300 hosts take minutes.
+SEED_FAST = ('--via', 'db')
+
+
+def fleet_inventory(trees, python):
+    """An Ansible inventory (JSON) of the fleet run's GPU hosts: each is
+    this machine (``ansible_connection=local``) reading its own tree."""
+    return {'all': {
+        'children': {'gpu_hosts': {'hosts': {
+            name: {'vfio_sysfs_root': root}
+            for name, root in sorted(trees.items())}}},
+        'vars': {'ansible_connection': 'local',
+                 'ansible_python_interpreter': python,
+                 # the playbook becomes root to read libvirt's cache; the
+                 # fake trees need no root
+                 'ansible_become': False}}}
+
+
+def ansible_env(home):
+    """Environment for the fleet run's ansible-playbook: its own home and
+    temporary directories under ``home``, no user or site ansible.cfg."""
+    os.makedirs(home, exist_ok=True)
+    return {'ANSIBLE_HOME': home,
+            'ANSIBLE_LOCAL_TEMP': os.path.join(home, 'tmp'),
+            'ANSIBLE_REMOTE_TEMP': os.path.join(home, 'remote'),
+            'ANSIBLE_CONFIG': os.path.join(home, 'none.cfg'),
+            'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_RETRY_FILES_ENABLED': '0',
+            # only changes and failures, then the recap
+            'ANSIBLE_DISPLAY_OK_HOSTS': '0',
+            'ANSIBLE_DISPLAY_SKIPPED_HOSTS': '0'}
 
 
 def _join(args):
@@ -351,7 +508,15 @@ def main(argv=None):
                         'temporary paths, durations, ports, pids, '
                         'timestamps and ids replaced by stable '
                         'placeholders (for the documentation)')
+    p.add_argument('--fleet', metavar='N', type=int, nargs='?',
+                   const=FLEET_DEFAULT_HOSTS, default=None,
+                   help='the fleet run instead: the "large N" estate '
+                        '(default N: %d), host reports gathered with the '
+                        'collect playbook, a plan in waves with '
+                        '--artifacts' % FLEET_DEFAULT_HOSTS)
     args = p.parse_args(argv)
+    if args.fleet is not None and args.fleet < 1:
+        p.error('--fleet N: N must be at least 1')
     tmp = args.state_dir is None
     state = args.state_dir or tempfile.mkdtemp(prefix='vfio-sandbox-demo-')
     state = os.path.abspath(state)
@@ -364,7 +529,10 @@ def main(argv=None):
     t0 = time.monotonic()
     try:
         try:
-            demo.steps()
+            if args.fleet is None:
+                demo.steps()
+            else:
+                demo.fleet_steps(args.fleet)
         finally:
             if not args.keep:
                 if demo.sandbox('down') != 0:

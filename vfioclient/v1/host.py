@@ -54,6 +54,21 @@ def _write(path, text, mode):
         raise exceptions.CommandError('cannot write %s: %s' % (path, e))
 
 
+def _split_gpu_types(values):
+    """``--gpu`` values -> ``([address, ...], {address: type})``: an
+    ``<address>=<type>`` gives that GPU its own type."""
+    gpus, own_types = [], {}
+    for value in values:
+        address, sep, spec = value.partition('=')
+        if sep and address in own_types:
+            raise exceptions.CommandError('--gpu %s is given two types'
+                                          % address)
+        gpus.append(address)
+        if sep:
+            own_types[address] = spec
+    return gpus, own_types
+
+
 def gpu_row(gpu):
     """One table row of a :class:`~vfioclient.model.host.Gpu`."""
     in_use = ', '.join('%s x%d' % (_type_label(u.id, u.name), u.count)
@@ -221,7 +236,8 @@ class ScriptHost(command.Command):
             '--vgpu-type', metavar='<type>',
             help='vGPU type to set: a type id (e.g. 1148 or nvidia-1148) '
                  'or a profile name (e.g. "NVIDIA L40S-2Q"; "L40S-2Q" '
-                 'also matches).  Required unless --undefine-mdevs.')
+                 'also matches).  Required unless --undefine-mdevs or '
+                 'every --gpu names its own type.')
         parser.add_argument(
             '--undefine-mdevs', action='store_true',
             help='Write the script that undefines Nova\'s persisted mdevs '
@@ -237,9 +253,12 @@ class ScriptHost(command.Command):
         parser.add_argument(
             '--gpu', metavar='<address>', action='append', default=[],
             help='PCI address of a physical GPU (PF) to set up; repeat for '
-                 'several.  Default: at boot, every NVIDIA GPU on the '
-                 'nvidia driver with SR-IOV and without legacy mdev types '
-                 '(pre-Ampere boards are skipped).')
+                 'several.  As <address>=<type> that GPU gets its own vGPU '
+                 'type (GPUs of one host may have different types: Nova takes '
+                 'one resource class per PF), the others --vgpu-type.  '
+                 'Default: at boot, every NVIDIA GPU on the nvidia driver '
+                 'with SR-IOV and without legacy mdev types (pre-Ampere '
+                 'boards are skipped).')
         parser.add_argument(
             '--vfs', metavar='<n>', type=int,
             help='Number of VFs per GPU to set up (the first <n>).  Default: '
@@ -281,22 +300,32 @@ class ScriptHost(command.Command):
                   if parsed_args.host_report else None)
         if parsed_args.undefine_mdevs:
             return self._undefine_mdevs(parsed_args, report)
-        if not parsed_args.vgpu_type:
+        gpus, own_types = _split_gpu_types(parsed_args.gpu)
+        # The GPUs --vgpu-type is for (every GPU found at boot: no --gpu).
+        default_used = not gpus or any(g not in own_types for g in gpus)
+        if not parsed_args.vgpu_type and default_used:
             raise exceptions.CommandError(
-                '--vgpu-type is required (or --undefine-mdevs)')
+                '--vgpu-type is required (or --undefine-mdevs), unless '
+                'every --gpu names its own type (<address>=<type>)')
         try:
-            type_id = bootscript.resolve_type_id(parsed_args.vgpu_type,
-                                                 report)
+            type_id = (bootscript.resolve_type_id(parsed_args.vgpu_type,
+                                                  report)
+                       if parsed_args.vgpu_type else None)
+            gpu_types = {
+                gpu: (spec, bootscript.resolve_type_id(spec, report))
+                for gpu, spec in own_types.items()}
             script = bootscript.render_script(
-                parsed_args.vgpu_type, gpus=parsed_args.gpu,
+                parsed_args.vgpu_type or None, gpus=gpus,
                 vfs=parsed_args.vfs, type_id=type_id,
-                wait_seconds=parsed_args.wait)
+                wait_seconds=parsed_args.wait, gpu_types=gpu_types)
             unit = bootscript.render_systemd_unit(
-                parsed_args.vgpu_type, script_path=parsed_args.script_path)
+                list(own_types.values()) + (
+                    [parsed_args.vgpu_type] if default_used else []),
+                script_path=parsed_args.script_path)
         except ValueError as e:
             raise exceptions.CommandError(str(e))
         if report is not None:
-            self._check_gpus(report, parsed_args.gpu)
+            self._check_gpus(report, gpus)
         if parsed_args.output_dir:
             os.makedirs(parsed_args.output_dir, exist_ok=True)
             for name, text, mode in (

@@ -20,6 +20,8 @@ from osc_lib import exceptions
 import tabulate
 
 from vfioclient import fileio
+from vfioclient.collect import conf as conf_reader
+from vfioclient.model import conf as conf_model
 from vfioclient.nova import alias as nova_alias
 from vfioclient.render import fleet
 from vfioclient.render import runbook
@@ -87,6 +89,26 @@ class Plan(base.DocumentLister):
                  'name); <old_type> may also be a legacy resource class '
                  '(VGPU or a custom mdev class) for GPUs whose type is '
                  'not known otherwise (repeat option for several types).')
+        parser.add_argument(
+            '--nova-conf', metavar='<pattern=file>', action='append',
+            default=[],
+            help='The nova.conf of the compute hosts matching <pattern>, a '
+                 'shell-style glob (fnmatch: "a40-*", "*.rack1.example"; '
+                 'case-insensitive, against the compute node name, the '
+                 'service host and their short names). Its [devices] '
+                 'enabled_mdev_types and [mdev_<type>] device_addresses '
+                 'give the legacy vGPU type of GPUs on which no host report '
+                 'shows mdevs in use, so hosts without a report or vGPU in '
+                 'use can be planned. Sources, first that knows wins: the '
+                 'host report\'s mdevs in use, this file, classes or traits '
+                 'naming a type, --map of the legacy class; a file that '
+                 'names another type than the report or the classes and '
+                 'traits, or gives a GPU another class than it has in '
+                 'Placement, refuses the GPU. A pattern with no glob '
+                 'character names hosts exactly and wins over globs; two '
+                 'globs that give a '
+                 'host different files are an error (repeat option for '
+                 'several patterns).')
         for flag, what, default, placeholders in TEMPLATE_OPTIONS:
             parser.add_argument(
                 flag, metavar='<template>', default=default,
@@ -171,16 +193,23 @@ class Plan(base.DocumentLister):
             plan_rules.check_templates(options)
         except ValueError as e:
             raise exceptions.CommandError(str(e))
+        nova_confs = read_nova_confs(parsed_args.nova_conf)
         reports = base.load_host_reports(parsed_args.host_report)
         if parsed_args.group_by == 'aggregate':
             # the waves need the compute nodes' aggregates
             parsed_args.aggregates = True
         snapshot = base.collect_or_load(self, parsed_args)
         try:
-            plan = plan_rules.make_plan(snapshot, reports, options)
+            plan = plan_rules.make_plan(snapshot, reports, options,
+                                        nova_confs)
         except ValueError as e:
             raise exceptions.CommandError(str(e))
         self._plan = plan
+        for ref in plan.inputs.nova_confs:
+            if not ref.hosts:
+                self.app.stderr.write(
+                    'warning: --nova-conf %s=%s matches no compute host of '
+                    'the estate\n' % (ref.pattern, ref.file))
         plan_file = parsed_args.output or 'plan.json'
         if parsed_args.artifacts:
             self._runbook = self._write_artifacts(plan, plan_file,
@@ -215,6 +244,34 @@ class Plan(base.DocumentLister):
         if formatter == 'markdown':
             return self._runbook
         return self._plan.to_dict()
+
+
+def read_nova_confs(values):
+    """The :class:`~vfioclient.rules.plan.NovaConf` of each ``--nova-conf
+    PATTERN=FILE``, in order (each file read once)."""
+    confs, patterns, read = [], {}, {}
+    for value in values or ():
+        pattern, sep, path = value.partition('=')
+        pattern, path = pattern.strip(), path.strip()
+        if not sep or not pattern or not path:
+            raise exceptions.CommandError(
+                '--nova-conf takes PATTERN=FILE, a hostname glob and a '
+                'nova.conf (e.g. "a40-*=/srv/nova/a40.conf"), got %r'
+                % value)
+        if pattern.lower() in patterns:
+            raise exceptions.CommandError(
+                '--nova-conf gives pattern %s twice (%s and %s)' % (
+                    pattern, patterns[pattern.lower()], path))
+        patterns[pattern.lower()] = path
+        try:
+            if path not in read:
+                read[path] = conf_reader.read_conf([path])
+            confs.append(plan_rules.nova_conf(pattern, read[path]))
+        except conf_model.ConfReadError as e:
+            raise exceptions.CommandError('--nova-conf %s: %s' % (value, e))
+        except ValueError as e:
+            raise exceptions.CommandError(str(e))
+    return tuple(confs)
 
 
 def _positive_int(value):

@@ -20,7 +20,8 @@ the same plan, byte for byte.
 What is decided, per physical GPU (PF) that still has legacy providers,
 and where:
 
-1. its legacy mdev type (:mod:`.legacy`);
+1. its legacy mdev type (:mod:`.legacy`; from ``--nova-conf`` files:
+   :mod:`.legacy_conf`);
 2. the VF vGPU type with the same profile (:mod:`.vftype`);
 3. the VFs Nova gets (:mod:`.gpus`).
 
@@ -37,6 +38,8 @@ them.
 
 from vfioclient.rules.plan.assemble import make_plan
 from vfioclient.rules.plan.flavors import translate_extra_specs
+from vfioclient.rules.plan.legacy_conf import nova_conf
+from vfioclient.rules.plan.legacy_conf import NovaConf
 from vfioclient.rules.plan.nova_config import vf_address_specs
 from vfioclient.rules.plan.options import check_templates
 from vfioclient.rules.plan.options import DEFAULT_ALIAS_TEMPLATE
@@ -60,8 +63,8 @@ __all__ = [
     'DEFAULT_ALIAS_TEMPLATE', 'DEFAULT_FLAVOR_NAME_TEMPLATE',
     'DEFAULT_GROUP_BY', 'DEFAULT_RESOURCE_CLASS_TEMPLATE',
     'DEFAULT_WAVE_MAX', 'DEFAULT_WAVE_SHARE', 'FLAVOR_PLACEHOLDERS',
-    'GROUP_BY', 'Options', 'TYPE_PLACEHOLDERS', 'TemplateError',
-    'check_templates', 'default_wave_size', 'make_plan', 'parse_maps',
-    'render_alias', 'render_flavor_name', 'render_resource_class',
-    'translate_extra_specs', 'vf_address_specs',
+    'GROUP_BY', 'NovaConf', 'Options', 'TYPE_PLACEHOLDERS', 'TemplateError',
+    'check_templates', 'default_wave_size', 'make_plan', 'nova_conf',
+    'parse_maps', 'render_alias', 'render_flavor_name',
+    'render_resource_class', 'translate_extra_specs', 'vf_address_specs',
 ]

@@ -26,6 +26,7 @@ from vfioclient.rules.plan import flavors as plan_flavors
 from vfioclient.rules.plan import gpus as plan_gpus
 from vfioclient.rules.plan import hosts as plan_hosts
 from vfioclient.rules.plan import legacy
+from vfioclient.rules.plan import legacy_conf
 from vfioclient.rules.plan import nova_config
 from vfioclient.rules.plan import options as plan_options
 from vfioclient.rules.plan import vftype
@@ -56,6 +57,7 @@ class _Inputs:
     flavors: dict                # {name: flavor}
     legacy_uuids: frozenset
     servers_by_provider: dict    # {legacy provider uuid: [server, ...]}
+    confs: dict                  # {compute node: legacy_conf.NovaConf}
 
 
 def fingerprint_snapshot(snapshot):
@@ -91,7 +93,7 @@ def _selected(host, options, snapshot):
                if h.hypervisor_hostname == host)
 
 
-def _recognise(snapshot, host_reports, options):
+def _recognise(snapshot, host_reports, options, confs):
     reports = _report_index(snapshot, host_reports)
     estate = audit_rules.recognise(snapshot, list(reports.values()))
     legacy_uuids = frozenset(p.uuid for p in estate.legacy_providers)
@@ -102,7 +104,7 @@ def _recognise(snapshot, host_reports, options):
             servers_by_provider[a.provider_uuid].append(server)
     return _Inputs(snapshot, reports, estate, options,
                    {f.name: f for f in snapshot.flavors}, legacy_uuids,
-                   dict(servers_by_provider))
+                   dict(servers_by_provider), confs)
 
 
 def _live_legacy(g, estate):
@@ -138,7 +140,8 @@ def _choose(inputs):
         if not isinstance(result, model.Refusal):
             result = legacy.recognise_legacy(
                 g.host, g.address, result, inputs.reports.get(g.host),
-                inputs.servers_by_provider, inputs.flavors)
+                inputs.servers_by_provider, inputs.flavors,
+                inputs.confs.get(g.host))
         if not isinstance(result, model.Refusal):
             result = vftype.choose_vf_type(result, reports,
                                            inputs.options.maps, offers)
@@ -210,7 +213,7 @@ def _placement_settings(inputs, by_host, flavor_plans):
         for section, option, value, version in PLACEMENT_SETTINGS)
 
 
-def _inputs_ref(snapshot, host_reports, options):
+def _inputs_ref(snapshot, host_reports, options, nova_confs, matched):
     return model.Inputs(
         snapshot=model.SnapshotRef(snapshot.collected_at,
                                    fingerprint_snapshot(snapshot)),
@@ -218,7 +221,10 @@ def _inputs_ref(snapshot, host_reports, options):
             (model.HostReportRef(r.hostname, fingerprint_report(r),
                                  r.collected_at) for r in host_reports),
             key=lambda r: (r.hostname, r.sha256))),
-        options=options.to_json())
+        options=options.to_json(),
+        nova_confs=tuple(model.NovaConfRef(c.pattern, c.file, c.sha256,
+                                           hosts)
+                         for c, hosts in zip(nova_confs, matched)))
 
 
 def _host_plans(by_host, drain, alias_of, flavor_of, inputs):
@@ -237,20 +243,26 @@ def _waves(drain):
         note=w.note) for number, w in enumerate(drain.waves, 1))
 
 
-def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
+def make_plan(snapshot, host_reports=(), options=plan_options.Options(),
+              nova_confs=()):
     """Decide everything; return a :class:`vfioclient.model.plan.Plan`.
+
+    ``nova_confs``: :class:`.legacy_conf.NovaConf` of each ``--nova-conf``,
+    in the order given.
 
     :raises TemplateError: a template is unusable.
     :raises ValueError: a --map value is malformed, a wave size below 1,
-        or a --group-by the snapshot has no keys for.
+        a --group-by the snapshot has no keys for, or two --nova-conf
+        patterns give one host different files.
     """
     plan_options.check_templates(options)
-    inputs = _recognise(snapshot, host_reports, options)
+    confs, matched = legacy_conf.by_host(tuple(nova_confs), snapshot)
+    inputs = _recognise(snapshot, host_reports, options, confs)
     choices, refused = _choose(inputs)
     rc_of, alias_of = plan_options.names_per_type(
         [c.vf for c in choices], options)
     conversions, refused_gpus = _convert(choices, rc_of)
-    by_host, refused_hosts = plan_hosts.group_by_host(conversions)
+    by_host = plan_hosts.group_by_host(conversions)
     by_host, refused_old = plan_hosts.refuse_old_hypervisors(
         by_host, inputs.reports, options)
     group_of, by_host, refused_ungrouped = plan_waves.group_keys(
@@ -267,14 +279,15 @@ def make_plan(snapshot, host_reports=(), options=plan_options.Options()):
         [c for items in by_host.values() for c in items], alias_of, rc_of,
         options.live_migratable, options.alias_numa_policy)
     mappings = _type_mappings(by_host, alias_of, rc_of)
-    refusals = (refused + refused_gpus + refused_hosts + refused_old
+    refusals = (refused + refused_gpus + refused_old
                 + refused_ungrouped + [model.Refusal('host %s' % h, r)
                                        for h, r in drain.blocked.items()])
     if drain.blocked_wave:
         refusals.append(model.Refusal('wave %d' % (len(drain.waves) + 1),
                                       drain.blocked_wave))
     return model.Plan(
-        inputs=_inputs_ref(snapshot, host_reports, options),
+        inputs=_inputs_ref(snapshot, host_reports, options, nova_confs,
+                           matched),
         resource_classes=tuple(sorted({m.resource_class for m in mappings})),
         aliases=aliases, flavors=flavor_plans, type_mappings=mappings,
         hosts=_host_plans(by_host, drain, alias_of, flavor_of, inputs),

@@ -105,4 +105,6 @@ def gpu_plan(choice, rc):
         legacy_total=sum(i.total for p in gpu.legacy
                          for i in p.inventories.values()),
         legacy_in_use=sum(used(p) for p in gpu.legacy),
-        providers_before=before, provider_after=after)
+        providers_before=before, provider_after=after,
+        legacy_source=gpu.legacy_source,
+        legacy_source_file=gpu.legacy_source_file)

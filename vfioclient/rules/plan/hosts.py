@@ -10,10 +10,15 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Per host: one VF type and count, its nova.conf values and boot setup.
+"""Per host: its GPUs' VF types, its nova.conf values and boot setup.
 
-Each converted host gets one boot script (it sets one type and VF count
-on all its GPUs), so a host whose GPUs would need two is refused.
+Nova takes one resource class and trait set per PF, not per host
+(``PciResourceProvider.add_child`` in
+``nova/compute/pci_placement_translator.py``, stable/2025.1 and later,
+refuses VFs of one PF with two), so each GPU keeps the VF type of its own
+legacy type: a host whose GPUs ran two legacy types gets two VF types, its
+boot script sets each GPU's, and its ``device_spec`` lines give each GPU's
+VFs their type's resource class.
 """
 
 import collections
@@ -28,23 +33,12 @@ from vfioclient.rules.plan import nova_config
 
 
 def group_by_host(conversions):
-    """``({host: [Conversion, ...]}, [Refusal, ...])``: hosts whose GPUs
-    need more than one (VF type, VF count) are refused."""
+    """``{host: [Conversion, ...]}``: a host's GPUs may have different VF
+    types and counts (one type per GPU, see the module's docstring)."""
     by_host = collections.defaultdict(list)
     for c in conversions:
         by_host[c.gpu.host].append(c)
-    refusals = []
-    for host in sorted(by_host):
-        combos = {(c.plan.vf_type_name, c.plan.vf_count)
-                  for c in by_host[host]}
-        if len(combos) > 1:
-            refusals.append(model.Refusal('host %s' % host, (
-                'its GPUs would need %s; one boot script per host sets one '
-                'type and VF count: convert this host by hand with "vfio '
-                'host script" per GPU' % ', '.join(
-                    '%s x%d' % c for c in sorted(combos)))))
-            del by_host[host]
-    return dict(by_host), refusals
+    return dict(by_host)
 
 
 def refuse_old_hypervisors(by_host, reports, options):
@@ -86,7 +80,8 @@ def _hypervisor_note(report):
 
 
 def _verified(items):
-    return all(c.vf.verified for c in items)
+    """The GPUs whose VF type id a host report confirms (addresses)."""
+    return frozenset(c.plan.address for c in items if c.vf.verified)
 
 
 def _boot_type_id(spec, type_id):
@@ -102,36 +97,55 @@ def _boot_type_id(spec, type_id):
     return type_id
 
 
-def boot_setup(gpus, verified):
+def boot_setup(gpus, verified=frozenset()):
     """The boot script's parameters for a host's planned GPUs.
 
-    The script sets the type on exactly each GPU's ``vfs``, the list its
+    Each GPU gets its own VF type (with its id embedded when ``verified``,
+    the addresses of GPUs whose type id a host report confirms).  The
+    script sets it on exactly the GPU's ``vfs``, the list its
     ``device_spec`` lines are made from
     (:func:`.nova_config.device_spec_lines`), so both name the same VFs.
+    The setup's own ``vf_type``, ``type_id`` and ``vfs_per_gpu`` are those
+    every GPU shares, else None.
 
     :raises ValueError: a VF type or PCI address the script cannot take.
     """
-    first = gpus[0]
-    spec = vgpu_types.validate_type_spec(first.vf_type_name)
+    per_gpu = []
     for g in gpus:
+        spec = vgpu_types.validate_type_spec(g.vf_type_name)
         for address in (g.address,) + tuple(g.vfs):
             pci_address.normalize_address(address)
+        per_gpu.append(model.GpuVfs(
+            g.address, tuple(g.vfs), g.vf_type_name,
+            _boot_type_id(spec, g.vf_type_id) if g.address in verified
+            else None))
+    types = {(v.vf_type, v.type_id) for v in per_gpu}
+    shared_type, shared_id = types.pop() if len(types) == 1 else (None,
+                                                                   None)
+    counts = {g.vf_count for g in gpus}
     return model.BootSetup(
-        vf_type=first.vf_type_name,
-        type_id=_boot_type_id(spec, first.vf_type_id) if verified else None,
-        gpus=tuple(g.address for g in gpus), vfs_per_gpu=first.vf_count,
-        vfs=tuple(model.GpuVfs(g.address, tuple(g.vfs)) for g in gpus))
+        vf_type=shared_type, type_id=shared_id,
+        gpus=tuple(g.address for g in gpus),
+        vfs_per_gpu=counts.pop() if len(counts) == 1 else None,
+        vfs=tuple(per_gpu))
 
 
 def host_kind(gpu_plans):
-    """What hosts of one kind share: GPU count, board, legacy type and the
-    VF type, class and count (they share a runbook diagram and a wave
-    with ``--group-by kind``)."""
-    gpus = sorted(gpu_plans, key=lambda g: g.address)
-    first = gpus[0]
-    return '%d x %s %s -> %s (%s, %d VFs)' % (
-        len(gpus), first.board or '?', first.legacy_type or '?',
-        first.vf_type_name, first.resource_class, first.vf_count)
+    """What hosts of one kind share: per (board, legacy type, VF type,
+    class, VF count) its number of GPUs (they share a runbook diagram and
+    a wave with ``--group-by kind``).
+
+    A host whose GPUs differ joins the parts with `` + `` sorted by their
+    text, whatever the GPUs' addresses: the same for every host with the
+    same mix.  A host of one part reads as before, e.g. ``2 x A40
+    nvidia-558 -> NVIDIA A40-2Q (CUSTOM_NVIDIA_A40_2Q, 8 VFs)``.
+    """
+    parts = collections.Counter(
+        (g.board or '?', g.legacy_type or '?', g.vf_type_name,
+         g.resource_class, g.vf_count) for g in gpu_plans)
+    return ' + '.join(sorted(
+        '%d x %s %s -> %s (%s, %d VFs)' % ((n,) + part)
+        for part, n in parts.items()))
 
 
 def _drain_moves(host, drains, flavor_of):
@@ -179,7 +193,6 @@ def host_plan(host, items, order, drains, alias_of, flavor_of, options,
                                       options.alias_numa_policy)
         if line not in alias_lines:
             alias_lines.append(line)
-    first = gpus[0]
     notes = []
     hypervisor_note = (_hypervisor_note(report) if options.live_migratable
                        else None)
@@ -197,10 +210,13 @@ def host_plan(host, items, order, drains, alias_of, flavor_of, options,
                 '(nvidia-smi -i %s -mig 0) before the boot script sets the '
                 'time-sliced type %s' % (g.address, g.legacy_name,
                                           g.address, g.vf_type_name))
-    if not _verified(items):
+    verified = _verified(items)
+    unconfirmed = sorted({g.vf_type_name for g in gpus
+                          if g.address not in verified})
+    if unconfirmed:
         notes.append('the VF type id is not confirmed by a host report; '
                      'the boot script resolves %s by name at boot'
-                     % first.vf_type_name)
+                     % ', '.join(unconfirmed))
     legacy_types = sorted({g.legacy_type for g in gpus if g.legacy_type})
     return model.HostPlan(
         host=host, order=order, kind=host_kind(gpus),
@@ -209,6 +225,6 @@ def host_plan(host, items, order, drains, alias_of, flavor_of, options,
         alias=tuple(alias_lines),
         conf_set=nova_config.host_conf_set(device_specs, alias_lines),
         conf_remove=nova_config.host_conf_remove(legacy_types),
-        boot_setup=boot_setup(gpus, _verified(items)),
+        boot_setup=boot_setup(gpus, verified),
         drain=_drain_moves(host, drains, flavor_of), notes=tuple(notes),
         mdev_definitions=persisted_mdevs(report))

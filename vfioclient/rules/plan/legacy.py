@@ -12,14 +12,17 @@
 
 """Legacy recognition: what mdev vGPU type a physical GPU runs today.
 
-From the host report (mdevs on the PF or its VFs), else from the snapshot
+From the host report (mdevs on the PF or its VFs), else from the host's
+nova.conf (``--nova-conf``, :mod:`.legacy_conf`), else from the snapshot
 (an ``mdev_class`` such as ``CUSTOM_NVIDIA_558``, or a class or trait
 naming a profile, e.g. ``CUSTOM_VGPU_A40_2Q``, on the providers or in the
-flavors of the servers on them).  The result is a :class:`Gpu`, or a
-:class:`~vfioclient.model.plan.Refusal` when the GPU cannot move to VFs,
-or when its board cannot be told (product id 25b6 is the A16 and the A2:
-the PCI subsystem id or the type names must say which, see
-:func:`vfioclient.nvidia.pci_ids.board_of_shared_product`).
+flavors of the servers on them).  Sources that name different types refuse
+the GPU: a nova.conf that disagrees with the host report or with the
+classes and traits is not the file that host runs.  The result is a
+:class:`Gpu`, or a :class:`~vfioclient.model.plan.Refusal` when the GPU
+cannot move to VFs, or when its board cannot be told (product id 25b6 is
+the A16 and the A2: the PCI subsystem id or the type names must say which,
+see :func:`vfioclient.nvidia.pci_ids.board_of_shared_product`).
 """
 
 import dataclasses
@@ -31,7 +34,13 @@ from vfioclient.model import plan as model
 from vfioclient.nova import flavors as nova_flavors
 from vfioclient.nvidia import pci_ids
 from vfioclient.nvidia import profiles
+from vfioclient.rules.plan import legacy_conf
 from vfioclient.rules.plan import options as plan_options
+
+# Gpu.legacy_source values (GpuPlan.legacy_source in the plan document)
+FROM_REPORT = 'host-report'
+FROM_CONF = legacy_conf.SOURCE
+FROM_NAMES = 'class-or-trait'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +57,8 @@ class Gpu:
     product_id: str = None
     board: str = None
     max_instance: int = None
+    legacy_source: str = None    # FROM_REPORT, FROM_CONF, FROM_NAMES
+    legacy_source_file: str = None   # the nova.conf, for FROM_CONF
 
     @property
     def subject(self):
@@ -184,10 +195,44 @@ def _shared_product_board(gpu, report, summary):
                                         key=lambda kv: kv[1])))))
 
 
+def _type_names(ids):
+    return ', '.join('nvidia-%d' % h for h in sorted(ids))
+
+
+def _legacy_type(gpu, found, conf, servers_by_provider, flavors):
+    """``(type ids, source)`` or a Refusal: the host report's mdevs in use,
+    else the nova.conf, else classes and traits naming a type; a nova.conf
+    must agree with the other two."""
+    conf_type = None
+    if conf is not None:
+        conf_type = legacy_conf.gpu_type(conf, gpu.host, gpu.legacy)
+        if isinstance(conf_type, str):
+            return model.Refusal(gpu.subject, conf_type)
+    if found:
+        if conf_type is not None and conf_type != found[1]:
+            return model.Refusal(gpu.subject, (
+                'its host report shows nvidia-%d mdevs in use but %s gives '
+                'it nvidia-%d: the file is not what nova-compute on %s runs'
+                ' (or it changed without a restart); fix the file or leave '
+                'this host out of the pattern' % (
+                    found[1], conf.label(), conf_type, gpu.host)))
+        return {found[1]}, FROM_REPORT
+    named = _hints_from_snapshot(gpu.legacy, servers_by_provider, flavors)
+    if conf_type is None:
+        return named, FROM_NAMES if named else None
+    if named and named != {conf_type}:
+        return model.Refusal(gpu.subject, (
+            '%s gives it nvidia-%d, but its providers, traits and flavors '
+            'name %s: pass --host-report for %s to tell which is true' % (
+                conf.label(), conf_type, _type_names(named), gpu.host)))
+    return {conf_type}, FROM_CONF
+
+
 def recognise_legacy(host, address, legacy, report, servers_by_provider,
-                     flavors):
+                     flavors, conf=None):
     """The :class:`Gpu` with its legacy type, board and product, or a
-    :class:`~vfioclient.model.plan.Refusal`."""
+    :class:`~vfioclient.model.plan.Refusal` (``conf``: the
+    :class:`.legacy_conf.NovaConf` of the host, if any)."""
     classes = tuple(sorted({rc for p in legacy for rc in p.inventories}))
     gpu = Gpu(host=host, address=address, legacy=tuple(legacy),
               report=report, legacy_classes=classes,
@@ -203,15 +248,14 @@ def recognise_legacy(host, address, legacy, report, servers_by_provider,
             'one PF would need two VF types: its VFs use %s, but Nova '
             'reports one resource class per PF; move the servers of all '
             'but one type first' % found[1]))
-    if found:
-        hints = {found[1]}
-    else:
-        hints = _hints_from_snapshot(legacy, servers_by_provider, flavors)
+    chosen = _legacy_type(gpu, found, conf, servers_by_provider, flavors)
+    if isinstance(chosen, model.Refusal):
+        return chosen
+    hints, source = chosen
     if len(hints) > 1:
         return model.Refusal(gpu.subject, (
             'one PF would need two VF types: its providers, traits and '
-            'flavors name types %s' % ', '.join(
-                'nvidia-%d' % h for h in sorted(hints))))
+            'flavors name types %s' % _type_names(hints)))
     if not found and report is None:
         reason = _pf_mdev_without_report(gpu, hints)
         if reason:
@@ -225,7 +269,8 @@ def recognise_legacy(host, address, legacy, report, servers_by_provider,
         gpu = dataclasses.replace(
             gpu, legacy_type='nvidia-%d' % type_id,
             legacy_name=name or (profile.name if profile else None),
-            max_instance=max_instance)
+            max_instance=max_instance, legacy_source=source,
+            legacy_source_file=conf.file if source == FROM_CONF else None)
         if profile is not None and report is None:
             gpu = dataclasses.replace(
                 gpu, board=profile.board,

@@ -180,12 +180,21 @@ def choose_vf_type(gpu, reports, maps, offers=None):
         chosen = _resolve(mapped[1], gpu, offers,
                           '--map %s=%s' % mapped)
     elif gpu.legacy_type is None:
+        if gpu.report is not None:
+            # A report without mdevs in use cannot tell the type: Nova's
+            # nova.conf chose it, and no mdev shows it.
+            known = ('its host report shows no mdev in use, no nova.conf '
+                     'for it, no class or trait naming a type')
+            ask = ''
+        else:
+            known = ('no host report or nova.conf for %s, no class or '
+                     'trait naming a type' % gpu.host)
+            ask = '--host-report for %s, ' % gpu.host
         return model.Refusal(gpu.subject, (
-            'legacy vGPU type unknown (%s inventory, no host report for %s,'
-            ' no class or trait naming a type): pass --host-report for %s '
-            'or --map %s=<VF type>' % (
-                '/'.join(gpu.legacy_classes) or '?', gpu.host, gpu.host,
-                gpu.legacy_key or 'VGPU')))
+            'legacy vGPU type unknown (%s inventory, %s): pass %s'
+            '--nova-conf %s=<its nova.conf> or --map %s=<VF type>' % (
+                '/'.join(gpu.legacy_classes) or '?', known, ask,
+                gpu.host.split('.', 1)[0], gpu.legacy_key or 'VGPU')))
     else:
         spec = gpu.legacy_name or gpu.legacy_type
         chosen = _resolve(spec, gpu, offers, 'same profile as %s'

@@ -531,7 +531,7 @@ class RehearsalTestCase(harness.NovaTestCase):
                           % (flavor_name, host))
             return None
         finally:
-            self._delete_server(server)
+            self.delete_settled(server)
 
     def legacy_flavor_probes(self, hosts):
         """No legacy flavor can be scheduled onto a converted host: probe

@@ -23,7 +23,9 @@ its fake libvirt and boots servers on them with VGPU flavors:
 
 The audit, through the real OSC shell against that Nova API and Placement,
 must find and classify every legacy provider, flavor, server and allocation
-exactly, with no other finding.  Then trouble is made the way it happens:
+exactly, with no other finding; ``openstack vfio plan --nova-conf`` given
+the nova.conf the estate was built from must read from it the type and
+class Nova gave each GPU.  Then trouble is made the way it happens:
 the A40 host is switched to the variant driver (mdev types gone, mdev
 disabled in nova.conf) and its compute restarted, which leaves Nova's pGPU
 providers stale; a server's record is deleted behind Placement's back.
@@ -206,6 +208,39 @@ class LegacyEstateTest(harness.NovaTestCase):
                  r['servers_to_move']) for h, r in summary.items()},
             'audit --summary (gpus, legacy total, used, servers to move) '
             'per host; the A40 host\'s 4 VF providers are one GPU')
+
+    def test_plan_reads_the_types_from_the_same_nova_conf(self):
+        """``vfio plan --nova-conf``: the file this estate was built from
+        gives each GPU the type and the resource class Nova gave its
+        providers (the default type's VGPU, mdev_class for listed
+        addresses), so no GPU is refused as "not the file it runs"."""
+        conf = self.write_file('gpu-hosts-nova.conf', (
+            '[devices]\nenabled_mdev_types = nvidia-11, nvidia-558, '
+            'nvidia-12\n\n[mdev_nvidia-558]\ndevice_addresses = %s\n\n'
+            '[mdev_nvidia-12]\ndevice_addresses = 0000:83:00.0\n'
+            'mdev_class = %s\n' % (','.join(self.a40_vfs), CUSTOM_CLASS)))
+        a40 = 'gpu 0000:82:00.0 on %s' % A40_HOST
+        rc, plan, _ = self.openstack('vfio', 'plan', '--concurrency', '1')
+        refusals = {r['subject']: r['reason'] for r in plan['refusals']}
+        self.assertIn('legacy vGPU type unknown', refusals[a40])
+        rc, plan, _ = self.openstack('vfio', 'plan', '--concurrency', '1',
+                                     '--nova-conf', '*host=%s' % conf)
+        self.assertEqual(
+            [(A40_HOST, CUSTOM_HOST, T4_HOST)],
+            [tuple(r['hosts']) for r in plan['inputs']['nova_confs']])
+        refusals = {r['subject']: r['reason'] for r in plan['refusals']}
+        self.assertNotIn(a40, refusals)
+        for subject, reason in refusals.items():
+            self.assertNotIn('is not what nova-compute', reason,
+                             '%s: the file Nova %s runs is read otherwise'
+                             % (subject, harness.NOVA_RELEASE))
+            self.assertNotIn('gives it', reason, subject)
+        gpu = plan['hosts'][0]['gpus'][0]
+        self.assertEqual(
+            (A40_HOST, 'nvidia-558', 'nova-conf', conf, 4),
+            (plan['hosts'][0]['host'], gpu['legacy_type'],
+             gpu['legacy_source'], gpu['legacy_source_file'],
+             gpu['vf_count']))
 
     def _get_provider_name(self, rp_uuid):
         return self.placement.get('/resource_providers/%s' % rp_uuid

@@ -55,7 +55,7 @@ class PersistedMdevsTest(scenario.ConvertedHostTestCase):
         self.root = self.host_root(HOST)
         (self.mdev,) = harness.defined_mdevs(self.connection(HOST))
         self.assertIn(self.mdev.parent, self.vfs)
-        self._delete_server(server)
+        self.delete_settled(server)
         # Nova keeps the mdev and its definition once the server is gone.
         self.assertEqual(
             [self.mdev.uuid],

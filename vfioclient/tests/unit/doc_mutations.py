@@ -39,6 +39,11 @@ def valid_snapshot():
     b = builders.two_host_estate()
     b.host('a40-host')
     b.legacy_gpu('a40-host', rc='VGPU')
+    # A host whose GPUs get different VF types (a per-GPU boot setup).
+    b.host('mixed-host')
+    b.legacy_gpu('mixed-host')
+    b.legacy_gpu('mixed-host', pf='0000:81:00.0', vfs=2,
+                 rc='CUSTOM_NVIDIA_555')
     return b.snapshot()
 
 

@@ -445,3 +445,106 @@ class TestListedVfs(ScriptTestCase):
                         'gpus': ['0000:02:00.0']}):
             self.assertRaises(ValueError, bootscript.render_script, '1148',
                               **kwargs)
+
+
+class TestTypePerGpu(ScriptTestCase):
+    """``gpu_types``: a host whose GPUs have different types (Nova takes one
+    resource class per PF, not per host)."""
+
+    PF2 = '0000:02:00.0'
+
+    def setUp(self):
+        super().setUp()
+        spec = fake_sysfs.preset('l40s-fresh')
+        spec['gpus'].append(dict(spec['gpus'][0], address=self.PF2))
+        self.build(spec)
+        self.vfs2 = tuple(fake_sysfs.vf_address(self.PF2, i)
+                          for i in range(4))
+
+    def two_types(self, **kwargs):
+        return bootscript.render_script(
+            None, gpu_types={PF: ('NVIDIA L40S-2Q', None),
+                             self.PF2: ('L40S-1B', 1145)},
+            gpu_vfs={PF: list(VFS), self.PF2: list(self.vfs2[:2])},
+            **kwargs)
+
+    def test_each_gpu_gets_its_type_and_a_second_run_changes_nothing(self):
+        script = self.two_types()
+        self.assertIn("\nGPUS='%s %s'\n" % (PF, self.PF2), script)
+        self.assertIn('types L40S-1B, NVIDIA L40S-2Q (one per GPU', script)
+        rc, out, err = self.run_script(script)
+        self.assertEqual(0, rc, err)
+        self.assertEqual(['1148'] * 4, self.types())
+        self.assertEqual(['1145', '1145', '0', '0'],
+                         [self.read(vf) for vf in self.vfs2])
+        self.assertIn('GPU %s: type NVIDIA L40S-2Q (id 1148) on 4 VFs: 4 '
+                      'set' % PF, out)
+        self.assertIn('GPU %s: type L40S-1B (id 1145) on 2 VFs: 2 set'
+                      % self.PF2, out)
+        mtimes = [os.stat(self.path(vf)).st_mtime_ns
+                  for vf in VFS + self.vfs2]
+        rc, out, err = self.run_script(script)
+        self.assertEqual(0, rc, err)
+        self.assertNotIn('writing', out)
+        self.assertIn('on 4 VFs: 0 set, 4 already set', out)
+        self.assertIn('on 2 VFs: 0 set, 2 already set', out)
+        self.assertEqual(mtimes, [os.stat(self.path(vf)).st_mtime_ns
+                                  for vf in VFS + self.vfs2])
+
+    def test_a_gpu_whose_type_is_not_creatable_fails_alone(self):
+        script = bootscript.render_script(
+            None, gpu_types={PF: ('1148', None),
+                             self.PF2: ('NVIDIA A40-2Q', None)},
+            gpu_vfs={PF: [VFS[0]], self.PF2: [self.vfs2[0]]})
+        rc, out, err = self.run_script(script)
+        self.assertEqual(1, rc)
+        self.assertIn('VF %s: vGPU type NVIDIA A40-2Q is not in' % (
+            self.vfs2[0]), err)
+        self.assertEqual('1148', self.read(VFS[0]))
+        self.assertEqual('0', self.read(self.vfs2[0]))
+
+    def test_gpus_without_their_own_type_take_the_default(self):
+        script = bootscript.render_script(
+            '1155', gpus=[PF, self.PF2],
+            gpu_types={self.PF2: ('2164', None)})
+        rc, _, err = self.run_script(script)
+        self.assertEqual(0, rc, err)
+        self.assertEqual(['1155'] * 4, self.types())
+        self.assertEqual(['2164'] * 4, [self.read(vf) for vf in self.vfs2])
+
+    def test_render_boot_setup_of_a_mixed_host(self):
+        from vfioclient.model import plan as plan_model
+        setup = plan_model.BootSetup(
+            None, None, (PF, self.PF2), None,
+            (plan_model.GpuVfs(PF, VFS, 'NVIDIA L40S-2Q', None),
+             plan_model.GpuVfs(self.PF2, self.vfs2[:2], 'L40S-1B', 1145)))
+        self.assertEqual(self.two_types(),
+                         bootscript.render_boot_setup(setup))
+        unit = bootscript.render_boot_unit(setup)
+        self.assertIn('(vGPU types L40S-1B, NVIDIA L40S-2Q, one per GPU)',
+                      unit)
+        # One type on every GPU: the script of one type, as before.
+        same = plan_model.BootSetup(
+            'NVIDIA L40S-2Q', None, (PF, self.PF2), 4,
+            (plan_model.GpuVfs(PF, VFS, 'NVIDIA L40S-2Q', None),
+             plan_model.GpuVfs(self.PF2, self.vfs2, 'NVIDIA L40S-2Q',
+                               None)))
+        script = bootscript.render_boot_setup(same)
+        self.assertIn("\nGPU_TYPES=''\n", script)
+        self.assertIn("\nVGPU_TYPE='NVIDIA L40S-2Q'\n", script)
+
+    def test_bad_type_maps_are_refused(self):
+        for args, kwargs in (
+                ((None,), {}),
+                ((None,), {'gpus': [PF], 'gpu_types': {self.PF2: ('1148',
+                                                                  None)}}),
+                ((None,), {'gpu_types': {PF: ('1148', 1155)}}),
+                ((None,), {'gpu_types': {PF: ('a|b', None)}}),
+                ((None,), {'gpu_types': {PF: ('$(reboot)', None)}}),
+                ((None,), {'gpu_types': {'$(reboot)': ('1148', None)}}),
+                ((None,), {'gpu_types': {PF: ('1148', None)},
+                           'type_id': 1148}),
+                (('1148',), {'gpu_types': {PF: ('1148', None),
+                                           '01:00.0': ('1145', None)}})):
+            self.assertRaises(ValueError, bootscript.render_script, *args,
+                              **kwargs)

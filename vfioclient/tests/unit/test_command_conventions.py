@@ -47,7 +47,7 @@ def commands():
 class TestConventions(testtools.TestCase):
 
     def test_commands_are_registered(self):
-        self.assertEqual(11, len(list(commands())))
+        self.assertEqual(13, len(list(commands())))
 
     def test_description_first_line_is_a_sentence(self):
         for name, cls in commands():

@@ -231,6 +231,39 @@ class TestScript(ShellTestCase):
         self.assertEqual(1, rc)
         self.assertIn('0000:99:00.0 is not a physical GPU', err)
 
+    def test_a_type_per_gpu(self):
+        rc, out, err = self.openstack(
+            'vfio', 'host', 'script', '--gpu', '41:00.0=NVIDIA A40-2Q',
+            '--gpu', '0000:81:00.0=nvidia-555')
+        self.assertEqual(0, rc, err)
+        self.assertIn("GPUS='0000:41:00.0 0000:81:00.0'\n", out)
+        self.assertIn("GPU_TYPES='0000:41:00.0|NVIDIA A40-2Q||nvidia "
+                      "a40-2q|a40-2q|0\n0000:81:00.0|nvidia-555|555|"
+                      "nvidia-555|nvidia-555|1'\n", out)
+        self.assertIn("VGPU_TYPE=''\n", out)
+        rc, out, err = self.openstack(
+            'vfio', 'host', 'script', '--gpu', '41:00.0=NVIDIA A40-2Q',
+            '--gpu', '0000:81:00.0', '--vgpu-type', '555', '--format',
+            'systemd')
+        self.assertEqual(0, rc, err)
+        self.assertIn('(vGPU types 555, NVIDIA A40-2Q, one per GPU)', out)
+
+    def test_a_gpu_without_a_type_needs_vgpu_type(self):
+        rc, out, err = self.openstack(
+            'vfio', 'host', 'script', '--gpu', '41:00.0=NVIDIA A40-2Q',
+            '--gpu', '0000:81:00.0')
+        self.assertEqual(1, rc)
+        self.assertIn('--vgpu-type is required', err)
+        rc, out, err = self.openstack(
+            'vfio', 'host', 'script', '--gpu', '41:00.0=555',
+            '--gpu', '0000:41:00.0=558')
+        self.assertEqual(1, rc)
+        self.assertIn('GPU 0000:41:00.0 is given two types', err)
+        rc, out, err = self.openstack(
+            'vfio', 'host', 'script', '--gpu', '41:00.0=555;reboot')
+        self.assertEqual(1, rc)
+        self.assertIn('is not a type id', err)
+
     def test_bad_host_report(self):
         report_file = os.path.join(self.tmp, 'report.json')
         with open(report_file, 'w') as f:

@@ -185,6 +185,8 @@ class TestValidDocuments(LoaderFuzzBase):
             self.assertTrue(self.check_document(kind, LOADERS[kind][2],
                                                 tally))
         self.assertTrue(PLAN_DOC['flavors'])
+        self.assertIn(None, [h['boot_setup']['vf_type']
+                             for h in PLAN_DOC['hosts']])
         self.assertTrue(SNAPSHOT_DOC['providers'])
         self.assertTrue(HOST_DOC['devices'])
 

@@ -14,6 +14,7 @@
 simulation with typed records, no mutation of inputs, boot setup."""
 
 import copy
+import dataclasses
 import types
 
 import testtools
@@ -61,6 +62,19 @@ class TestRefusals(testtools.TestCase):
         self.assertIn('legacy vGPU type unknown (VGPU inventory',
                       refusal.reason)
         self.assertIn('--map VGPU=<VF type>', refusal.reason)
+        self.assertIn('--host-report for cmp1', refusal.reason)
+
+    def test_unknown_legacy_type_with_a_report(self):
+        # A report without mdevs in use cannot say the type: the refusal
+        # asks for the nova.conf, not for the report it already has.
+        gpu = legacy.Gpu(host='cmp1', address=builders.A40_PF, legacy=(),
+                         legacy_classes=('VGPU',), legacy_key='VGPU',
+                         report=object())
+        refusal = vftype.choose_vf_type(gpu, [], ())
+        self.assertIn('its host report shows no mdev in use',
+                      refusal.reason)
+        self.assertNotIn('--host-report', refusal.reason)
+        self.assertIn('--nova-conf cmp1=<its nova.conf>', refusal.reason)
 
     def test_profile_of_another_board(self):
         gpu = legacy.Gpu(host='cmp1', address=builders.A40_PF, legacy=(),
@@ -194,14 +208,16 @@ class TestSimulation(testtools.TestCase):
 class TestBootSetup(testtools.TestCase):
 
     def test_verified_id_is_kept(self):
-        setup = plan_hosts.boot_setup((gpu_plan(),), verified=True)
+        setup = plan_hosts.boot_setup((gpu_plan(),),
+                                      verified={'0000:41:00.0'})
         self.assertEqual(plan_model.BootSetup(
             'NVIDIA A40-2Q', 558, ('0000:41:00.0',), 4,
-            (plan_model.GpuVfs('0000:41:00.0', gpu_plan().vfs),)), setup)
+            (plan_model.GpuVfs('0000:41:00.0', gpu_plan().vfs,
+                               'NVIDIA A40-2Q', 558),)), setup)
 
     def test_unverified_or_contradicted_id_is_dropped(self):
         self.assertIsNone(plan_hosts.boot_setup(
-            (gpu_plan(),), verified=False).type_id)
+            (gpu_plan(),), verified=()).type_id)
         self.assertIsNone(plan_hosts._boot_type_id('nvidia-559', 558))
         self.assertIsNone(plan_hosts._boot_type_id('NVIDIA A40-2Q', 0))
         self.assertIsNone(plan_hosts._boot_type_id('NVIDIA A40-2Q',
@@ -210,7 +226,58 @@ class TestBootSetup(testtools.TestCase):
 
     def test_bad_address_raises(self):
         self.assertRaises(ValueError, plan_hosts.boot_setup,
-                          (gpu_plan(address='41:00'),), True)
+                          (gpu_plan(address='41:00'),), ())
+
+    def test_each_gpu_has_its_own_type(self):
+        # Nova takes one resource class per PF: the GPUs of one host may
+        # have different types and VF counts; each keeps its own.
+        a40_1b = dataclasses.replace(
+            gpu_plan(address='0000:81:00.0', vfs=2, vf_type_id=555),
+            vf_type_name='NVIDIA A40-1B', vfs=('0000:81:00.4',
+                                               '0000:81:00.5'))
+        setup = plan_hosts.boot_setup((gpu_plan(), a40_1b),
+                                      verified={'0000:81:00.0'})
+        self.assertEqual(plan_model.BootSetup(
+            None, None, ('0000:41:00.0', '0000:81:00.0'), None,
+            (plan_model.GpuVfs('0000:41:00.0', gpu_plan().vfs,
+                               'NVIDIA A40-2Q', None),
+             plan_model.GpuVfs('0000:81:00.0', a40_1b.vfs,
+                               'NVIDIA A40-1B', 555))), setup)
+        self.assertEqual((('0000:41:00.0', 'NVIDIA A40-2Q', None),
+                          ('0000:81:00.0', 'NVIDIA A40-1B', 555)),
+                         setup.gpu_types())
+        self.assertEqual(('NVIDIA A40-1B', 'NVIDIA A40-2Q'), setup.types())
+        self.assertIsNone(plan_model.boot_setup_problem(setup))
+
+    def test_same_type_everywhere_is_the_setups(self):
+        other = gpu_plan(address='0000:81:00.0')
+        setup = plan_hosts.boot_setup((gpu_plan(), other), verified=())
+        self.assertEqual(('NVIDIA A40-2Q', None, 4),
+                         (setup.vf_type, setup.type_id, setup.vfs_per_gpu))
+
+
+class TestHostKind(testtools.TestCase):
+
+    def test_one_type_reads_as_before(self):
+        self.assertEqual(
+            '2 x A40 nvidia-558 -> NVIDIA A40-2Q (%s, 4 VFs)' % RC,
+            plan_hosts.host_kind([gpu_plan(),
+                                  gpu_plan(address='0000:81:00.0')]))
+
+    def test_mixed_host_lists_each_part_in_text_order(self):
+        a40_1b = dataclasses.replace(
+            gpu_plan(address='0000:81:00.0', vfs=2),
+            legacy_type='nvidia-555', vf_type_name='NVIDIA A40-1B',
+            resource_class='CUSTOM_NVIDIA_A40_1B')
+        kind = plan_hosts.host_kind([a40_1b, gpu_plan()])
+        self.assertEqual(
+            '1 x A40 nvidia-555 -> NVIDIA A40-1B (CUSTOM_NVIDIA_A40_1B, 2 '
+            'VFs) + 1 x A40 nvidia-558 -> NVIDIA A40-2Q (%s, 4 VFs)' % RC,
+            kind)
+        # The same mix on other addresses is the same kind.
+        swapped = [dataclasses.replace(a40_1b, address='0000:41:00.0'),
+                   gpu_plan(address='0000:81:00.0')]
+        self.assertEqual(kind, plan_hosts.host_kind(swapped))
 
 
 def _alias(name, rc, product='2235', vendor='10de'):

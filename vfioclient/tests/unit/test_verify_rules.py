@@ -121,6 +121,36 @@ class TestAnalyse(testtools.TestCase):
         self.assertEqual(4096, verify.estimate_candidates(8, 4))
         self.assertEqual(1680, verify.estimate_candidates(8, 4, True))
 
+    def test_a_host_with_two_classes_counts_each_flavors_own(self):
+        # A host whose GPUs have different VF types: one PCI provider per
+        # GPU, each with its class.  Placement's summaries list the whole
+        # tree; a flavor of one class counts only its providers.
+        other = 'CUSTOM_NVIDIA_A40_1B'
+        aliases = flavor_request.aliases_from_lines([
+            '{"name": "a40", "resource_class": "%s", "device_type": '
+            '"type-VF"}' % RC,
+            '{"name": "a40-1b", "resource_class": "%s", "device_type": '
+            '"type-VF"}' % other])
+        summaries = {
+            'h1': {'root_provider_uuid': 'h1', 'resources': {}},
+            'gpu-2q': {'root_provider_uuid': 'h1', 'resources': {
+                RC: {'capacity': 8, 'used': 2}}},
+            'gpu-1b': {'root_provider_uuid': 'h1', 'resources': {
+                other: {'capacity': 4, 'used': 0}}}}
+        for alias, rp, rc, capacity in (('a40', 'gpu-2q', RC, 6),
+                                         ('a40-1b', 'gpu-1b', other, 4)):
+            t = verify.Target('f', 4, 8192, 20,
+                              {'pci_passthrough:alias': '%s:1' % alias})
+            req, _ = verify.translate(t, aliases)
+            body = {'allocation_requests': [{'allocations': {
+                'h1': {'resources': {'VCPU': 4}},
+                rp: {'resources': {rc: 1}}}}],
+                'provider_summaries': summaries}
+            row, found = verify.analyse(t, req, body)
+            self.assertEqual((rc, 1, capacity, 'ok'),
+                             (row.resource_class, row.hosts, row.capacity,
+                              row.status))
+
     def test_names(self):
         self.assertEqual(RC, flavor_request.vgpu_type_resource_class(
             'NVIDIA A40-2Q'))

@@ -58,6 +58,16 @@ def two_gpu_estate():
     return b
 
 
+def mixed_types_estate():
+    """Two GPUs of one host with different legacy types, so different VF
+    types (and VF counts)."""
+    b = builders.PlanEstateBuilder()
+    b.host('mixed')
+    b.legacy_gpu('mixed', pf='0000:41:00.0', vfs=8)
+    b.legacy_gpu('mixed', pf='0000:c1:00.0', vfs=4, rc='CUSTOM_NVIDIA_555')
+    return b
+
+
 def plans():
     """``{label: plan}``: plans from legacy provider names and from host
     reports, with one and two GPUs per host."""
@@ -69,6 +79,7 @@ def plans():
             builders.two_host_estate().snapshot()),
         'gaps': rules.make_plan(gap_estate().snapshot()),
         'two GPUs': rules.make_plan(two_gpu_estate().snapshot()),
+        'two types': rules.make_plan(mixed_types_estate().snapshot()),
         'host report': rules.make_plan(a40.snapshot(), [builders.report(
             'a40', address=builders.A40_PF)]),
         'sandbox small': rules.make_plan(
@@ -79,15 +90,20 @@ def plans():
 
 class TestScriptAndDeviceSpecNameTheSameVfs(testtools.TestCase):
 
-    def converted_tree(self, host, type_id):
+    def converted_tree(self, host, type_ids):
         """The host after its driver switch: each GPU on the variant
-        driver with every VF enabled and the plan's type creatable."""
+        driver with every VF enabled and every type of the host creatable
+        (``type_ids``: one id, or ``{GPU: id}``), so that a GPU given
+        another GPU's type would take it."""
+        if isinstance(type_ids, int):
+            type_ids = {g.address: type_ids for g in host.gpus}
+        creatable = sorted({(type_ids[g.address], g.vf_type_name)
+                            for g in host.gpus})
         root = self.useFixture(fixtures.TempDir()).path
         fake_sysfs.build_host(root, {'hostname': host.host, 'gpus': [
             {'address': g.address, 'product_id': g.product_id,
              'sriov_totalvfs': TOTAL_VFS, 'vfs': TOTAL_VFS,
-             'vf_mode': 'variant',
-             'creatable': [(type_id, g.vf_type_name)]}
+             'vf_mode': 'variant', 'creatable': creatable}
             for g in host.gpus]})
         return root
 
@@ -115,6 +131,26 @@ class TestScriptAndDeviceSpecNameTheSameVfs(testtools.TestCase):
         return found
 
     @staticmethod
+    def written_ids(stdout):
+        """``{VF: type id}`` the script wrote (not the clearing 0s)."""
+        found = {}
+        for line in stdout.splitlines():
+            m = _WRITE_RE.search(line)
+            if m and m.group(1) != '0':
+                found[m.group(2)] = int(m.group(1))
+        return found
+
+    @staticmethod
+    def type_ids(host):
+        """``{GPU: id}`` the tree offers each GPU's type as: the plan's id,
+        else a made-up one per type."""
+        setup = host.boot_setup
+        planned = {g.address: g.vf_type_id for g in host.gpus}
+        return {gpu: type_id or planned[gpu]
+                or 4242 + setup.types().index(vf_type)
+                for gpu, vf_type, type_id in setup.gpu_types()}
+
+    @staticmethod
     def matched(host, root):
         """Devices of the tree the host's device_spec lines match."""
         specs = devspec.parse_device_specs(host.device_spec,
@@ -129,22 +165,37 @@ class TestScriptAndDeviceSpecNameTheSameVfs(testtools.TestCase):
 
     def check_host(self, label, host):
         setup = host.boot_setup
-        type_id = setup.type_id or host.gpus[0].vf_type_id or 4242
-        root = self.converted_tree(host, type_id)
+        type_ids = self.type_ids(host)
+        root = self.converted_tree(host, type_ids)
         proc = self.run_script(bootscript.render_boot_setup(setup), root)
         self.assertEqual(0, proc.returncode, '%s %s: %s'
                          % (label, host.host, proc.stderr))
-        written = self.written(proc.stdout, type_id)
+        written = self.written_ids(proc.stdout)
         matched = self.matched(host, root)
-        planned = {vf for g in host.gpus for vf in g.vfs}
+        # Each planned VF gets its own GPU's type id ...
+        planned = {vf: type_ids[g.address] for g in host.gpus
+                   for vf in g.vfs}
         self.assertTrue(planned, '%s %s' % (label, host.host))
-        self.assertEqual(matched, written, '%s %s' % (label, host.host))
+        self.assertEqual(matched, set(written), '%s %s' % (label, host.host))
         self.assertEqual(planned, written, '%s %s' % (label, host.host))
         report = collect_sysfs.collect_host_report(root, hostname='x',
                                                    collected_at='x')
-        self.assertEqual(written, {d.address for d in report.devices
-                                   if d.current_vgpu_type == type_id})
-        return root, type_id
+        self.assertEqual(written, {d.address: d.current_vgpu_type
+                                   for d in report.devices
+                                   if d.current_vgpu_type})
+        # ... and the device_spec line Nova takes for it (the first that
+        # matches) gives it that GPU's resource class.
+        specs = devspec.parse_device_specs(host.device_spec,
+                                           report_in_placement=True)
+        pfs = frozenset(g.address for g in host.gpus)
+        for g in host.gpus:
+            for vf in g.vfs:
+                _index, spec = devspec.first_match(
+                    specs, devspec.PciDevice(vf, '10de', g.product_id,
+                                             g.address), pfs)
+                self.assertEqual(g.resource_class, spec.resource_class,
+                                 '%s %s %s' % (label, host.host, vf))
+        return root, type_ids
 
     def test_every_planned_host(self):
         checked = 0
@@ -153,7 +204,7 @@ class TestScriptAndDeviceSpecNameTheSameVfs(testtools.TestCase):
             for host in plan.hosts:
                 self.check_host(label, host)
                 checked += 1
-        self.assertGreaterEqual(checked, 7)
+        self.assertGreaterEqual(checked, 8)
 
     def test_first_n_vfs_would_differ_where_providers_leave_gaps(self):
         # What the check guards against: a script that sets the first N
