@@ -221,6 +221,7 @@ class Snapshot:
         hand-edited snapshot that loads is one the rules can use.
         """
         DOCUMENT.check(doc, source)
+        _check_trees(doc['providers'], source)
 
         def inv(raw):
             if raw is None:
@@ -264,6 +265,31 @@ class Snapshot:
     @classmethod
     def from_json(cls, text, source='snapshot'):
         return cls.from_dict(DOCUMENT.parse(text, source), source=source)
+
+
+def _check_trees(providers, source):
+    """Every provider's root and parent are providers of the snapshot, as
+    Placement's ``GET /resource_providers`` always returns them: a
+    hand-edited uuid would otherwise break the rules far from the edit."""
+    uuids = {p['uuid'] for p in providers}
+    roots = {p['uuid'] for p in providers if p['parent_uuid'] is None}
+
+    def refuse(index, key, problem):
+        raise SnapshotError('%s is damaged or hand-edited: %s: %s (%s)' % (
+            source, schema.field_path(('providers', index, key)), problem,
+            DOCUMENT.remedy))
+
+    for index, p in enumerate(providers):
+        parent, root = p['parent_uuid'], p['root_uuid']
+        if parent is not None and parent not in uuids:
+            refuse(index, 'parent_uuid',
+                   '%s names no provider of the snapshot' % parent)
+        if parent is None and root != p['uuid']:
+            refuse(index, 'root_uuid', '%s is not the uuid of this '
+                   'provider, which has no parent' % root)
+        if root not in roots:
+            refuse(index, 'root_uuid',
+                   '%s names no root provider of the snapshot' % root)
 
 
 def _record(cls, raw):

@@ -224,6 +224,41 @@ class TestBadDocumentsNameTheField(DocumentCase):
         self.assertIn("providers[1].inventories.VGPU: unexpected key "
                       "'totl'", str(e))
 
+    def test_snapshot_trees(self):
+        # Found by the loader fuzz: a hand-edited root_uuid crashed the
+        # audit summary (KeyError); the loader now names the field.
+        base = self.estate().to_dict()
+        load = cloud.Snapshot.from_dict
+        child = next(i for i, p in enumerate(base['providers'])
+                     if p['parent_uuid'] is not None)
+        root = next(i for i, p in enumerate(base['providers'])
+                    if p['parent_uuid'] is None)
+        remedy = ' (re-collect it with "openstack vfio audit ' \
+                 '--save-snapshot")'
+        cases = [
+            (child, 'root_uuid', 'no-such-uuid',
+             'providers[%d].root_uuid: no-such-uuid names no root provider '
+             'of the snapshot' % child),
+            (child, 'root_uuid', base['providers'][child]['uuid'],
+             'providers[%d].root_uuid: %s names no root provider of the '
+             'snapshot' % (child, base['providers'][child]['uuid'])),
+            (child, 'parent_uuid', 'gone',
+             'providers[%d].parent_uuid: gone names no provider of the '
+             'snapshot' % child),
+            (root, 'root_uuid', base['providers'][child]['uuid'],
+             'providers[%d].root_uuid: %s is not the uuid of this '
+             'provider, which has no parent' % (
+                 root, base['providers'][child]['uuid'])),
+        ]
+        for index, key, value, expected in cases:
+            doc = copy.deepcopy(base)
+            doc['providers'][index][key] = value
+            self.assert_refused(cloud.SnapshotError, load, doc,
+                                expected + remedy)
+        # the unedited snapshot still loads
+        self.assertEqual(len(base['providers']),
+                         len(load(copy.deepcopy(base)).providers))
+
     def test_host_report(self):
         base = self.host_report().to_json()
         load = host.HostReport.from_json
