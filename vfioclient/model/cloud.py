@@ -21,8 +21,8 @@ snapshots.
 """
 
 import dataclasses
-import json
 
+from vfioclient.model import jsontext
 from vfioclient.model import schema
 
 SCHEMA_VERSION = 1
@@ -31,6 +31,20 @@ KIND = 'vfio-cloud-snapshot'
 
 class SnapshotError(ValueError):
     """A snapshot document is unreadable, truncated or of another version."""
+
+
+_FIELD_NAMES = {}
+
+
+def _fields_of(record):
+    """``dataclasses.asdict`` of a record whose fields are plain values
+    (or replaced by the caller), without its deep copy: a 10,000-host
+    snapshot has 50,000 inventories."""
+    names = _FIELD_NAMES.get(type(record))
+    if names is None:
+        names = _FIELD_NAMES[type(record)] = tuple(
+            f.name for f in dataclasses.fields(record))
+    return {name: getattr(record, name) for name in names}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +164,7 @@ class Snapshot:
         def inv(inventories):
             if inventories is None:
                 return None
-            return {rc: dataclasses.asdict(i)
+            return {rc: _fields_of(i)
                     for rc, i in sorted(inventories.items())}
 
         doc = {
@@ -176,16 +190,16 @@ class Snapshot:
                  'resources': dict(sorted(a.resources.items()))}
                 for a in self.allocations],
             'resource_classes': list(self.resource_classes),
-            'services': [dataclasses.asdict(s) for s in self.services],
-            'hypervisors': [dataclasses.asdict(h) for h in self.hypervisors],
+            'services': [_fields_of(s) for s in self.services],
+            'hypervisors': [_fields_of(h) for h in self.hypervisors],
             'flavors': [
-                dict(dataclasses.asdict(f),
+                dict(_fields_of(f),
                      extra_specs=dict(sorted(f.extra_specs.items())),
                      access_projects=(None if f.access_projects is None
                                       else list(f.access_projects)))
                 for f in self.flavors],
             'servers': [
-                dict(dataclasses.asdict(s),
+                dict(_fields_of(s),
                      flavor_extra_specs=dict(sorted(
                          s.flavor_extra_specs.items())))
                 for s in self.servers],
@@ -197,7 +211,7 @@ class Snapshot:
         return doc
 
     def to_json(self):
-        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + '\n'
+        return jsontext.dumps(self.to_dict()) + '\n'
 
     @classmethod
     def from_dict(cls, doc, source='snapshot'):

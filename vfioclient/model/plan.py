@@ -89,6 +89,7 @@ import types
 import typing
 
 from vfioclient.model import bootsetup
+from vfioclient.model import jsontext
 from vfioclient.model import schema
 
 SCHEMA_VERSION = 2
@@ -387,7 +388,7 @@ class Plan:
 
     def to_json(self):
         """The document as text: stable key order, ends with a newline."""
-        return json.dumps(self.to_dict(), indent=2) + '\n'
+        return jsontext.dumps(self.to_dict()) + '\n'
 
     @classmethod
     def from_dict(cls, doc, source='plan'):

@@ -40,8 +40,8 @@ import csv
 import dataclasses
 import hashlib
 import io
-import json
 
+from vfioclient.model import jsontext
 from vfioclient.render import bootscript
 from vfioclient.render import markdown as md
 from vfioclient.render import novaconf
@@ -185,7 +185,7 @@ def build(plan, first_phase=2):
         HOST_COLUMNS, [[r[c] for c in HOST_COLUMNS] for r in records]),
         DOCUMENT_MODE)
     files['hosts.json'] = Artifact(
-        'hosts.json', json.dumps(records, indent=2) + '\n', DOCUMENT_MODE)
+        'hosts.json', jsontext.dumps(records) + '\n', DOCUMENT_MODE)
     files['servers.csv'] = Artifact('servers.csv', _csv(
         SERVER_COLUMNS, [(s.name, s.id, s.host, s.from_flavor, s.to_flavor,
                           s.status, s.reason) for s in plan.servers]),

@@ -17,9 +17,8 @@ Pure: no I/O, no clock; the same inputs give the same plan, byte for byte.
 
 import collections
 import dataclasses
-import hashlib
-import json
 
+from vfioclient.model import jsontext
 from vfioclient.model import plan as model
 from vfioclient.rules import audit as audit_rules
 from vfioclient.rules.plan import capacity
@@ -62,14 +61,12 @@ class _Inputs:
 
 
 def fingerprint_snapshot(snapshot):
-    text = json.dumps(snapshot.to_dict(include_collection_details=False),
-                      indent=2)
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+    return jsontext.sha256(
+        snapshot.to_dict(include_collection_details=False))
 
 
 def fingerprint_report(report):
-    text = json.dumps(report.to_json(), indent=2)
-    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+    return jsontext.sha256(report.to_json())
 
 
 def _report_index(snapshot, reports):
@@ -134,6 +131,7 @@ def _choose(inputs):
     """Phase 1: facts and the VF type per GPU with legacy providers."""
     choices, refusals = [], []
     reports = list(inputs.reports.values())
+    offers = vftype.BoardOffers(reports)
     for g in inputs.estate.gpus:
         if not g.legacy or not _selected(g.host, inputs.options,
                                          inputs.snapshot):
@@ -146,7 +144,7 @@ def _choose(inputs):
                 inputs.confs.get(g.host))
         if not isinstance(result, model.Refusal):
             result = vftype.choose_vf_type(result, reports,
-                                           inputs.options.maps)
+                                           inputs.options.maps, offers)
         if isinstance(result, model.Refusal):
             refusals.append(result)
         else:

@@ -74,11 +74,15 @@ def server_moves(snapshot, estate, by_host, legacy_uuids):
     by_uuid = snapshot.provider_by_uuid()
     plan_of = {p.uuid: c.plan for items in by_host.values()
                for c in items for p in c.gpu.legacy}
+    # {server id: its legacy allocations, in snapshot order}: one pass,
+    # not one per server (10,000 hosts have tens of thousands of each)
+    legacy_of = collections.defaultdict(list)
+    for a in snapshot.allocations:
+        if a.provider_uuid in legacy_uuids:
+            legacy_of[a.consumer_uuid].append(a)
     moves, stays = [], []
     for server in snapshot.servers:
-        holding = [a for a in snapshot.allocations
-                   if a.consumer_uuid == server.id
-                   and a.provider_uuid in legacy_uuids]
+        holding = legacy_of.get(server.id)
         if not holding:
             continue
         targets = {plan_of.get(a.provider_uuid) for a in holding}
@@ -127,12 +131,20 @@ class _Estate:
 
     def __init__(self, by_host, moves, existing):
         self.vf_free = collections.defaultdict(collections.Counter)
-        self.vf_hosts = sorted(existing)   # converted, in order to fill
+        # converted hosts, in the order their VFs are filled: the first
+        # with room takes a server.  {host: place in that order}, and per
+        # class the places of the hosts with free VFs, sorted, so finding
+        # it does not walk every converted host for every server.
+        self.vf_order = []
+        self.vf_place = {}
+        self.vf_open = collections.defaultdict(list)
         self.vf_total = collections.Counter()
         for host, by_rc in existing.items():
             for rc, (total, used) in by_rc.items():
                 self.vf_free[host][rc] += max(total - used, 0)
                 self.vf_total[rc] += max(total - used, 0)
+        for host in sorted(existing):
+            self._add_vf_host(host)
         self.legacy_free = collections.defaultdict(collections.Counter)
         self.legacy_total = collections.Counter()
         self.host_vfs = collections.defaultdict(collections.Counter)
@@ -154,6 +166,35 @@ class _Estate:
         for items in self.on_host.values():
             items.sort(key=_by_server)
         self.remaining = set(by_host)
+
+    def _add_vf_host(self, host):
+        """``host``'s free VFs join the order (at its end when it is new
+        to it)."""
+        if host not in self.vf_place:
+            self.vf_place[host] = len(self.vf_order)
+            self.vf_order.append(host)
+        place = self.vf_place[host]
+        for rc, n in self.vf_free[host].items():
+            places = self.vf_open[rc]
+            i = bisect.bisect_left(places, place)
+            if n > 0 and (i == len(places) or places[i] != place):
+                places.insert(i, place)
+
+    def _vf_target(self, rc, amount):
+        """The first converted host with ``amount`` free VFs of ``rc``,
+        or None."""
+        for place in self.vf_open[rc]:
+            host = self.vf_order[place]
+            if self.vf_free[host][rc] >= amount:
+                return host
+        return None
+
+    def _take_vfs(self, host, rc, amount):
+        self.vf_free[host][rc] -= amount
+        self.vf_total[rc] -= amount
+        if self.vf_free[host][rc] <= 0:
+            places = self.vf_open[rc]
+            places.pop(bisect.bisect_left(places, self.vf_place[host]))
 
     def free(self):
         """``{rc: {'vfs': free VFs on converted hosts, 'legacy': free
@@ -184,11 +225,9 @@ class _Estate:
         drains = []
         for m in self.on_host[host]:
             rc, flavor = m.resource_class, m.server.flavor_name
-            target = next((h for h in self.vf_hosts
-                           if self.vf_free[h][rc] >= m.amount), None)
+            target = self._vf_target(rc, m.amount)
             if target is not None:
-                self.vf_free[target][rc] -= m.amount
-                self.vf_total[rc] -= m.amount
+                self._take_vfs(target, rc, m.amount)
                 drains.append(Drain('resize', m.server, target, flavor))
                 continue
             # the most free, then the first by name
@@ -212,10 +251,10 @@ class _Estate:
             for rc, n in self.legacy_free[host].items():
                 self.legacy_total[rc] -= n
             self.legacy_free[host] = collections.Counter()
-            self.vf_hosts.append(host)
             for rc, n in self.host_vfs[host].items():
                 self.vf_free[host][rc] += n
                 self.vf_total[rc] += n
+            self._add_vf_host(host)
 
     def queue_key(self, host):
         return (sum(self.need[host].values()), host)

@@ -75,6 +75,22 @@ def _offered_by_board(reports, product_id):
     return [found[i] for i in sorted(found)]
 
 
+class BoardOffers:
+    """:func:`_offered_by_board` of one list of reports, worked out once
+    per product: choosing the type of every GPU of 10,000 hosts must not
+    read all the reports again for each GPU."""
+
+    def __init__(self, reports):
+        self.reports = reports
+        self._by_product = {}
+
+    def of(self, product_id):
+        if product_id not in self._by_product:
+            self._by_product[product_id] = _offered_by_board(self.reports,
+                                                             product_id)
+        return self._by_product[product_id]
+
+
 def _map_for(gpu, maps):
     for old, new in maps:
         o = old.lower()
@@ -91,7 +107,7 @@ def _map_for(gpu, maps):
     return None
 
 
-def _resolve(spec, gpu, reports, source):
+def _resolve(spec, gpu, offers, source):
     """A :class:`VfType` for a type spec on this GPU, or a Refusal."""
     creatable = _creatable(gpu.report, gpu.address)
     if creatable is not None:
@@ -107,7 +123,7 @@ def _resolve(spec, gpu, reports, source):
         return VfType(hit.name or spec, hit.id, True,
                       '%s; host report %s' % (source, gpu.host))
     if gpu.product_id:
-        offered = _offered_by_board(reports, gpu.product_id)
+        offered = offers.of(gpu.product_id)
         try:
             hit = vgpu_types.match_vgpu_type(
                 spec, [t for t, _h in offered])
@@ -150,15 +166,18 @@ def mig_refusal(type_name, gpu):
             profiles.profile_size_gb(type_name) or 4))
 
 
-def choose_vf_type(gpu, reports, maps):
+def choose_vf_type(gpu, reports, maps, offers=None):
     """A :class:`Choice` for this GPU, or a Refusal.
 
     Returns a new GPU record (board filled in from the profiles when the
     snapshot and reports did not tell it); ``gpu`` itself is not changed.
+    ``offers``: a :class:`BoardOffers` of ``reports`` shared by the calls
+    for every GPU of a plan (made here when not given).
     """
+    offers = offers or BoardOffers(reports)
     mapped = _map_for(gpu, maps)
     if mapped:
-        chosen = _resolve(mapped[1], gpu, reports,
+        chosen = _resolve(mapped[1], gpu, offers,
                           '--map %s=%s' % mapped)
     elif gpu.legacy_type is None:
         if gpu.report is not None:
@@ -178,7 +197,7 @@ def choose_vf_type(gpu, reports, maps):
                 gpu.host.split('.', 1)[0], gpu.legacy_key or 'VGPU')))
     else:
         spec = gpu.legacy_name or gpu.legacy_type
-        chosen = _resolve(spec, gpu, reports, 'same profile as %s'
+        chosen = _resolve(spec, gpu, offers, 'same profile as %s'
                           % gpu.legacy_type)
     if isinstance(chosen, model.Refusal):
         return chosen

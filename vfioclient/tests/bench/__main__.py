@@ -14,6 +14,7 @@
 
     python -m vfioclient.tests.bench [--sizes 250,500,1000,2000]
         [--latency-ms 20] [--quick] [--write-doc PATH] [--state-dir DIR]
+        [--plan-sizes 1000,10000] [--only audit|plan]
 
 For each size N (hosts of the sandbox's ``large`` estate, grown in place):
 the audit as a subprocess (wall time, peak RSS, requests by endpoint from
@@ -21,7 +22,10 @@ its snapshot), the naive sequential script and the OSC CLI loop (sampled,
 extrapolated), all on loopback and behind a +latency proxy.  Then the
 offline audit of the largest snapshot, ``config check`` of 10,000 entries,
 ``host report`` of 8 GPUs x 32 VFs and the printed host collector
-(``python3 -I -S``) on the same host.  It prints tables of what was
+(``python3 -I -S``) on the same host.  Last, the offline ``vfio plan
+--artifacts`` of a synthetic ``large N`` snapshot and one host report per
+host, at --plan-sizes (see ``bench_plan.py``; ``--only plan`` runs only
+that, ``--only audit`` everything else).  It prints tables of what was
 measured and which targets were met; it never fails on a missed target
 (exit 0), only on a broken run (exit 1).  Progress goes to stderr.
 """
@@ -45,6 +49,7 @@ from vfioclient.tests.bench import bench_audit
 from vfioclient.tests.bench import bench_collector
 from vfioclient.tests.bench import bench_config
 from vfioclient.tests.bench import bench_host
+from vfioclient.tests.bench import bench_plan
 from vfioclient.tests.bench import latency_proxy
 from vfioclient.tests.bench.bench_audit import log
 
@@ -101,6 +106,16 @@ def parse_args(argv):
                         'all) (default %(default)s)')
     p.add_argument('--cli-sample', type=int, default=5,
                    help='providers whose CLI calls are timed (0: skip)')
+    p.add_argument('--plan-sizes', default=None,
+                   help='comma-separated host counts of the offline plan '
+                        '(default %s; --quick: %s)' % (
+                            ','.join(map(str, bench_plan.DEFAULT_SIZES)),
+                            ','.join(map(str, bench_plan.QUICK_SIZES))))
+    p.add_argument('--only', choices=('audit', 'plan'),
+                   help='run only the audit part (the sandbox, the small '
+                        'benches) or only the offline plan; with '
+                        '--write-doc, --only plan replaces only the page\'s '
+                        'plan section')
     p.add_argument('--from-json', metavar='PATH',
                    help='measure nothing: print (and --write-doc) the '
                         'results saved by an earlier run with --json')
@@ -111,6 +126,12 @@ def parse_args(argv):
         args.sizes = list(QUICK_SIZES)
     else:
         args.sizes = list(DEFAULT_SIZES)
+    if args.plan_sizes:
+        args.plan_sizes = sorted({int(s) for s in args.plan_sizes.split(',')
+                                  if s})
+    else:
+        args.plan_sizes = list(bench_plan.QUICK_SIZES if args.quick
+                               else bench_plan.DEFAULT_SIZES)
     if args.naive_full == 'all':
         args.naive_full = set(args.sizes)
     else:
@@ -122,6 +143,8 @@ def parse_args(argv):
         args.cli_sample = min(args.cli_sample, 2)
     if not args.sizes or min(args.sizes) < 1:
         p.error('--sizes needs positive integers')
+    if not args.plan_sizes or min(args.plan_sizes) < 1:
+        p.error('--plan-sizes needs positive integers')
     return args
 
 
@@ -273,8 +296,7 @@ def rerender(args):
     args.command = results.get('command') or 'tox -e bench'
     print_tables(results, args)
     if args.write_doc:
-        with open(args.write_doc, 'w') as f:
-            f.write(render_doc(results, args, results.get('partial')))
+        write_doc(args.write_doc, results, args, results.get('partial'))
         log('wrote %s' % args.write_doc)
     return 0
 
@@ -292,6 +314,23 @@ def main(argv=None):
         'machine': machine(), 'versions': versions(),
         'load_start': os.getloadavg(), 'load_end': os.getloadavg(),
         'total_seconds': 0.0, 'command': args.command}
+    workdir = args.workdir or tempfile.mkdtemp(prefix='vfio-bench-')
+    os.makedirs(workdir, exist_ok=True)
+    if args.only != 'plan':
+        run_audit_part(args, results, workdir)
+    if args.only != 'audit':
+        run_plan_part(args, results, workdir)
+    results['load_end'] = os.getloadavg()
+    results['total_seconds'] = time.monotonic() - t_start
+    print_tables(results, args)
+    save(results, args)
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def run_audit_part(args, results, workdir):
+    """The small benches, then the sandbox grown to each size."""
     log('sizes %s, +%g ms latency case' % (args.sizes, args.latency_ms))
 
     log('config check (10,000 entries), host report and host collector '
@@ -301,8 +340,6 @@ def main(argv=None):
 
     temp_state = args.state_dir is None
     state = args.state_dir or tempfile.mkdtemp(prefix='vfio-bench-sandbox-')
-    workdir = args.workdir or tempfile.mkdtemp(prefix='vfio-bench-')
-    os.makedirs(workdir, exist_ok=True)
     sandbox = bench_audit.Sandbox(state)
     log('sandbox in %s (this takes a minute or two the first time)' % state)
     results['sandbox_up_seconds'] = sandbox.up(args.placement_workers)
@@ -341,13 +378,14 @@ def main(argv=None):
                     sandbox.down()
             except Exception as e:      # report, do not mask the result
                 log('could not stop the sandbox: %s' % e)
-    results['load_end'] = os.getloadavg()
-    results['total_seconds'] = time.monotonic() - t_start
-    print_tables(results, args)
-    save(results, args)
-    if args.workdir is None:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+
+
+def run_plan_part(args, results, workdir):
+    """The offline plan at each --plan-sizes (no sandbox)."""
+    results['plan'] = []
+    for n in args.plan_sizes:
+        results['plan'].append(bench_plan.measure(n, workdir))
+        save(results, args, partial=True)
 
 
 def save(results, args, partial=False):
@@ -358,10 +396,22 @@ def save(results, args, partial=False):
             json.dump(dict(results, partial=partial), f, indent=1,
                       default=str)
     if args.write_doc:
-        with open(args.write_doc, 'w') as f:
-            f.write(render_doc(results, args, partial))
+        write_doc(args.write_doc, results, args, partial)
         if not partial:
             log('wrote %s' % args.write_doc)
+
+
+def write_doc(path, results, args, partial=False):
+    """The whole page, or (a run without the audit part) only its plan
+    section, the rest of the page kept as it is."""
+    if results['rows']:
+        text = render_doc(results, args, partial)
+    else:
+        with open(path) as f:
+            text = replace_plan_section(f.read(), plan_section(
+                results, partial))
+    with open(path, 'w') as f:
+        f.write(text)
 
 
 # -- facts --------------------------------------------------------------------
@@ -660,7 +710,11 @@ provider.  seed s: growing the sandbox from the previous size."""
 
 def print_tables(results, args, partial=False, stream=None):
     stream = stream or sys.stdout
+    if not partial and results.get('plan'):
+        stream.write('Offline plan (vfio plan --artifacts)\n%s\n\n'
+                     % plan_tables_text(results))
     if not results['rows']:
+        stream.flush()
         return
     t1, t2 = results_tables(results, args)
     w = stream.write
@@ -787,6 +841,8 @@ Versions
 
 {versions}
 
+{plan}
+
 How to reproduce
 ----------------
 
@@ -794,6 +850,7 @@ How to reproduce
 
     tox -e bench                          # sizes 250,500,1000,2000
     tox -e bench -- --quick               # smoke run: 50 and 100 hosts
+    tox -e bench -- --only plan           # the offline plan only
     tox -e bench -- --sizes 250,500 --latency-ms 50 --write-doc perf.rst
 
 The bench starts its own sandbox in a temporary state directory (or
@@ -883,7 +940,8 @@ def render_doc(results, args, partial=False):
         other=other_table(results), targets=targets(results, args),
         versions=vers, total=('run still going: partial results' if partial
                               else '%.0f s' % results['total_seconds']),
-        command=args.command, memory=memory_note(results))
+        command=args.command, memory=memory_note(results),
+        plan=plan_section(results, partial).rstrip('\n'))
 
 
 def memory_note(results):
@@ -910,6 +968,89 @@ def memory_note(results):
                         b['audit']['rss_mib'], b['hosts'], slope * 100,
                         a['audit']['rss_mib'] - slope * a['hosts'], est))
     return textwrap.fill(' '.join(parts), 74)
+
+
+# -- the offline plan section -------------------------------------------------
+PLAN_TITLE = 'Offline plan at fleet scale'
+PLAN_DOC = """\
+{title}
+{rule}
+
+``openstack vfio plan --from-snapshot --host-report DIR --artifacts DIR
+--runbook --output`` on a synthetic estate, measured on {date} by
+``{command}``.  Machine: {machine}; load average {load} (the machine was
+shared with other jobs: CPU s is the plan's own user + system time).
+
+The estate is the sandbox's ``large N`` (N hosts, each with one A40 PF
+whose first 4 VFs are legacy pGPU providers; every other host has 2
+servers on them; every 4th host also has a converted PF with 4 VFs and
+one server), written as the snapshot the collector would read, with one
+host report per host (each host shape's fake sysfs tree read once, the
+report copied with the host's name).  Half of the hosts have no vGPU in
+use, so their legacy type comes from ``--map VGPU=nvidia-558``.  The plan
+runs as a subprocess (wall time and peak RSS from ``wait4``, start-up
+included), then its steps run in-process, timed one by one.
+
+{table}
+
+{steps}
+
+{targets}
+
+Only this section is rewritten by ``tox -e bench -- --only plan
+--write-doc doc/source/reference/performance.rst``.
+"""
+
+
+def plan_tables_text(results):
+    rows = results['plan']
+    parts = [table(*bench_plan.table_rows(rows))]
+    steps = bench_plan.steps_rows(rows)
+    if steps:
+        parts.append(table(*steps))
+    parts.append(table(['target', 'measured', 'result'],
+                       bench_plan.targets(rows)))
+    return '\n\n'.join(parts)
+
+
+def plan_section(results, partial=False):
+    """The page's plan section (reStructuredText, ends with a newline)."""
+    rows = results.get('plan')
+    if not rows:
+        return '%s\n%s\n\n(not measured in this run)\n' % (
+            PLAN_TITLE, '-' * len(PLAN_TITLE))
+    m = results['machine']
+    steps = bench_plan.steps_rows(rows)
+    return PLAN_DOC.format(
+        title=PLAN_TITLE, rule='-' * len(PLAN_TITLE),
+        date=results['started'], command=results['command'],
+        machine='%s CPUs, %.0f GiB RAM, Python %s, %s' % (
+            m['cpus'], m['mem_gib'] or 0, m['python'], m['platform']),
+        load='%s at start, %s at end%s' % (
+            ' '.join('%.1f' % x for x in results['load_start']),
+            ' '.join('%.1f' % x for x in results['load_end']),
+            ' (run still going: partial results)' if partial else ''),
+        table=table(*bench_plan.table_rows(rows)),
+        steps=table(*steps) if steps else '',
+        targets=table(['target', 'measured', 'result'],
+                      bench_plan.targets(rows)))
+
+
+def replace_plan_section(page, section):
+    """``page`` with its plan section replaced by ``section`` (or, when it
+    has none, inserted before "How to reproduce", else appended)."""
+    title = re.compile(r'^(.+)\n(-+)$', re.M)
+    heads = [(m.start(), m.group(1)) for m in title.finditer(page)
+             if len(m.group(2)) == len(m.group(1))]
+    for i, (start, name) in enumerate(heads):
+        if name == PLAN_TITLE:
+            end = heads[i + 1][0] if i + 1 < len(heads) else len(page)
+            return page[:start] + section + (
+                '\n' if end < len(page) else '') + page[end:]
+    for start, name in heads:
+        if name == 'How to reproduce':
+            return page[:start] + section + '\n' + page[start:]
+    return page.rstrip('\n') + '\n\n' + section
 
 
 if __name__ == '__main__':
