@@ -24,6 +24,10 @@ offline audit of the largest snapshot, ``config check`` of 10,000 entries,
 (``python3 -I -S``) on the same host.  It prints tables of what was
 measured and which targets were met; it never fails on a missed target
 (exit 0), only on a broken run (exit 1).  Progress goes to stderr.
+
+``--only audit --seed db --sizes 10000``: the live audit alone at fleet
+sizes, the estate written into Placement's database (see
+``bench_live_audit.py``).
 """
 
 import argparse
@@ -45,6 +49,7 @@ from vfioclient.tests.bench import bench_audit
 from vfioclient.tests.bench import bench_collector
 from vfioclient.tests.bench import bench_config
 from vfioclient.tests.bench import bench_host
+from vfioclient.tests.bench import bench_live_audit
 from vfioclient.tests.bench import latency_proxy
 from vfioclient.tests.bench.bench_audit import log
 
@@ -101,6 +106,14 @@ def parse_args(argv):
                         'all) (default %(default)s)')
     p.add_argument('--cli-sample', type=int, default=5,
                    help='providers whose CLI calls are timed (0: skip)')
+    p.add_argument('--seed', choices=('api', 'db'), default='api',
+                   help="grow the estate through Placement's API (default) "
+                        'or by writing its database (vfio-sandbox seed '
+                        '--via db: for 10,000 hosts)')
+    p.add_argument('--only', choices=('audit',), default=None,
+                   help='audit: only the live audit at each size (seed, '
+                        'audit, offline audit), none of the naive and CLI '
+                        'comparisons; see bench_live_audit.py')
     p.add_argument('--from-json', metavar='PATH',
                    help='measure nothing: print (and --write-doc) the '
                         'results saved by an earlier run with --json')
@@ -153,7 +166,7 @@ def measure_size(n, args, sandbox, proxy, env_loop, env_lat, workdir,
                  first, results):
     row = {'hosts': n}
     log('N=%d: seeding (grow the large estate to %d hosts)' % (n, n))
-    seeded = sandbox.seed_large(n)
+    seeded = sandbox.seed_large(n, via=args.seed)
     row['seed'] = {'seconds': seeded['wall_seconds'],
                    'placement_seconds': seeded.get('placement_seconds'),
                    'requests': seeded['placement'].get('requests'),
@@ -292,6 +305,8 @@ def main(argv=None):
         'machine': machine(), 'versions': versions(),
         'load_start': os.getloadavg(), 'load_end': os.getloadavg(),
         'total_seconds': 0.0, 'command': args.command}
+    if args.only == 'audit':
+        return live_audit_only(args, results)
     log('sizes %s, +%g ms latency case' % (args.sizes, args.latency_ms))
 
     log('config check (10,000 entries), host report and host collector '
@@ -347,6 +362,24 @@ def main(argv=None):
     save(results, args)
     if args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def live_audit_only(args, results):
+    """``--only audit``: bench_live_audit's run, tables and doc section."""
+    def save_part(res, partial=False):
+        # the doc is only this section, written at the end
+        save(res, argparse.Namespace(json=args.json, write_doc=None),
+             partial)
+
+    log('sizes %s, live audit only, seeded via %s' % (args.sizes, args.seed))
+    bench_live_audit.run(args, results, table, save_part)
+    sys.stdout.write('\n%s\n' % bench_live_audit.rows_table(results, table))
+    save_part(results)
+    if args.write_doc:
+        with open(args.write_doc, 'w') as f:
+            f.write(bench_live_audit.render(results, table))
+        log('wrote %s' % args.write_doc)
     return 0
 
 

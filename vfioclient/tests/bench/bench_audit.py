@@ -82,10 +82,12 @@ class Sandbox:
     def down(self):
         self._cli('down')
 
-    def seed_large(self, hosts):
-        """Seed (grow to) ``hosts`` hosts; the sandbox's JSON summary."""
+    def seed_large(self, hosts, via='api'):
+        """Seed (grow to) ``hosts`` hosts through Placement's API or
+        (``via='db'``) its database; the sandbox's JSON summary."""
         t = time.monotonic()
-        text = self._cli('seed', '--estate', 'large', '--hosts', str(hosts))
+        text = self._cli('seed', '--estate', 'large', '--hosts', str(hosts),
+                         '--via', via)
         wall = time.monotonic() - t
         start, end = text.index('{'), text.rindex('}') + 1
         result = json.loads(text[start:end])
