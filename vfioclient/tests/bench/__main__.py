@@ -732,7 +732,9 @@ provider's inventories, usages, traits and allocations one request after
 another, and a shell loop over the ``openstack resource provider`` CLI.
 
 .. This page is written by ``python -m vfioclient.tests.bench --write-doc``
-   from one run; the prose around the tables may be edited by hand.
+   from one run; the prose around the tables may be edited by hand.  The
+   section "The live audit at fleet size" is written by ``--only audit
+   --write-doc`` (bench_live_audit.py): paste it back after a full run.
 
 Results
 -------
@@ -828,6 +830,7 @@ How to reproduce
     tox -e bench                          # sizes 250,500,1000,2000
     tox -e bench -- --quick               # smoke run: 50 and 100 hosts
     tox -e bench -- --sizes 250,500 --latency-ms 50 --write-doc perf.rst
+    tox -e bench -- --only audit --seed db --sizes 10000 --write-doc s.rst
 
 The bench starts its own sandbox in a temporary state directory (or
 ``--state-dir DIR``, kept and grown in place, to skip re-seeding), starts
@@ -839,7 +842,11 @@ target; it exits 1 only when a run breaks.  At sizes not named by
 loopback script is sampled (``--naive-sample``) and extrapolated; the
 naive script behind the proxy is always sampled
 (``--naive-latency-sample``); each is marked ``*``.  ``--placement-workers
-1`` measures against a single Placement process.
+1`` measures against a single Placement process.  ``--only audit``
+measures the live audit alone at each size (seeding, the audit, the
+offline audit of its snapshot; no naive or CLI loop), and ``--seed db``
+grows the estate by writing Placement's database (``vfio-sandbox seed
+--via db``) instead of through its API: the way to 10,000 hosts.
 
 To 10,000 hosts and beyond
 --------------------------
