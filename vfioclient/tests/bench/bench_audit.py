@@ -150,12 +150,15 @@ def run_measured(cmd, env, stdout_path=os.devnull):
 
 
 def audit(env, snapshot, strategy='bulk', concurrency=None, python=None,
-          workdir='.', reuse=None):
+          workdir='.', reuse=None, timeout=None):
     """``openstack vfio audit --save-snapshot`` as a subprocess
-    (``reuse``: an earlier snapshot for ``--reuse-snapshot``)."""
+    (``reuse``: an earlier snapshot for ``--reuse-snapshot``;
+    ``timeout``: its ``--timeout``)."""
     cmd = [bin_path('openstack', python), 'vfio', 'audit',
            '--save-snapshot', snapshot, '--strategy', strategy, '-f',
            'value']
+    if timeout:
+        cmd += ['--timeout', str(timeout)]
     if reuse:
         cmd += ['--reuse-snapshot', reuse]
     if concurrency:
