@@ -31,7 +31,8 @@ def write_private_file(path, text):
 
 
 def write_file(path, text, mode):
-    """Write ``text`` to ``path`` atomically with ``mode`` (e.g. 0644 for
+    """Write ``text`` (a string, or an iterable of strings written one
+    after the other) to ``path`` atomically with ``mode`` (e.g. 0644 for
     a document, 0755 for a script), as :func:`write_private_file` does;
     the temporary file is 0600 until it is complete."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -40,7 +41,10 @@ def write_file(path, text, mode):
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
+            if isinstance(text, str):
+                f.write(text)
+            else:                    # pieces of a large document
+                f.writelines(text)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:

@@ -38,6 +38,7 @@ microversion, status and timing are logged.
 import collections
 import concurrent.futures
 import functools
+import json
 import logging
 import threading
 import time
@@ -280,9 +281,18 @@ def _json_or_none(response):
     if response.status_code == 204 or not response.content:
         return None
     try:
-        return response.json()
+        # from the bytes: no second, decoded copy of a large body
+        return json.loads(response.content, object_pairs_hook=_without_links)
     except ValueError:
         return None
+
+
+def _without_links(pairs):
+    """A JSON object without its ``links`` (the self and bookmark URLs
+    every Placement provider and Nova resource carries; nothing here reads
+    them).  Parsed, they are three quarters of a provider list: about
+    3 KB per provider, 150 MB at 50,000 providers."""
+    return {key: value for key, value in pairs if key != 'links'}
 
 
 def _max_version_from_document(service, body):

@@ -21,6 +21,7 @@ snapshots.
 """
 
 import dataclasses
+import json
 
 from vfioclient.model import jsontext
 from vfioclient.model import schema
@@ -161,57 +162,90 @@ class Snapshot:
     # -- JSON --------------------------------------------------------------
 
     def to_dict(self, include_collection_details=True):
+        return {key: list(value) if is_list else value
+                for key, value, is_list in self._sections(
+                    include_collection_details)}
+
+    def _sections(self, include_collection_details=True):
+        """``(key, value, is_list)`` in document order; the values of the
+        lists are generators of their items' dicts, so that
+        :meth:`iter_json` holds one item at a time."""
         def inv(inventories):
             if inventories is None:
                 return None
             return {rc: _fields_of(i)
                     for rc, i in sorted(inventories.items())}
 
-        doc = {
-            'schema_version': SCHEMA_VERSION,
-            'kind': KIND,
-            'collected_at': self.collected_at,
-            'microversions': dict(sorted(self.microversions.items())),
-            'placement_max_version': self.placement_max_version,
-            'compute_max_version': self.compute_max_version,
-            'providers': [
-                {'uuid': p.uuid, 'name': p.name, 'generation': p.generation,
-                 'parent_uuid': p.parent_uuid, 'root_uuid': p.root_uuid,
-                 'inventories': inv(p.inventories),
-                 'usages': (None if p.usages is None
-                            else dict(sorted(p.usages.items()))),
-                 'traits': None if p.traits is None else list(p.traits),
-                 'aggregates': (None if p.aggregates is None
-                                else list(p.aggregates))}
-                for p in self.providers],
-            'allocations': [
+        def provider(p):
+            return {'uuid': p.uuid, 'name': p.name,
+                    'generation': p.generation,
+                    'parent_uuid': p.parent_uuid, 'root_uuid': p.root_uuid,
+                    'inventories': inv(p.inventories),
+                    'usages': (None if p.usages is None
+                               else dict(sorted(p.usages.items()))),
+                    'traits': None if p.traits is None else list(p.traits),
+                    'aggregates': (None if p.aggregates is None
+                                   else list(p.aggregates))}
+
+        sections = [
+            ('schema_version', SCHEMA_VERSION, False),
+            ('kind', KIND, False),
+            ('collected_at', self.collected_at, False),
+            ('microversions', dict(sorted(self.microversions.items())),
+             False),
+            ('placement_max_version', self.placement_max_version, False),
+            ('compute_max_version', self.compute_max_version, False),
+            ('providers', (provider(p) for p in self.providers), True),
+            ('allocations', (
                 {'consumer_uuid': a.consumer_uuid,
                  'provider_uuid': a.provider_uuid,
                  'resources': dict(sorted(a.resources.items()))}
-                for a in self.allocations],
-            'resource_classes': list(self.resource_classes),
-            'services': [_fields_of(s) for s in self.services],
-            'hypervisors': [_fields_of(h) for h in self.hypervisors],
-            'flavors': [
+                for a in self.allocations), True),
+            ('resource_classes', list(self.resource_classes), False),
+            ('services', (_fields_of(s) for s in self.services),
+             True),
+            ('hypervisors', (_fields_of(h)
+                             for h in self.hypervisors), True),
+            ('flavors', (
                 dict(_fields_of(f),
                      extra_specs=dict(sorted(f.extra_specs.items())),
                      access_projects=(None if f.access_projects is None
                                       else list(f.access_projects)))
-                for f in self.flavors],
-            'servers': [
+                for f in self.flavors), True),
+            ('servers', (
                 dict(_fields_of(s),
                      flavor_extra_specs=dict(sorted(
                          s.flavor_extra_specs.items())))
-                for s in self.servers],
-        }
+                for s in self.servers), True),
+        ]
         if include_collection_details:
-            doc['strategy'] = self.strategy
-            doc['request_counts'] = dict(sorted(
-                self.request_counts.items()))
-        return doc
+            sections += [
+                ('strategy', self.strategy, False),
+                ('request_counts', dict(sorted(
+                    self.request_counts.items())), False)]
+        return sections
 
     def to_json(self):
         return jsontext.dumps(self.to_dict()) + '\n'
+
+    def iter_json(self):
+        """:meth:`to_json`'s text in pieces, one provider (allocation,
+        server...) at a time, for writing a large snapshot without holding
+        all of it as one document and one string: at 50,000 providers
+        those were most of the audit's memory."""
+        yield '{'
+        for n, (key, value, is_list) in enumerate(self._sections()):
+            yield '%s\n  %s: ' % (',' if n else '', json.dumps(key))
+            if not is_list:
+                yield json.dumps(value, indent=2).replace('\n', '\n  ')
+                continue
+            empty = True
+            for item in value:
+                yield '%s\n    %s' % ('[' if empty else ',', json.dumps(
+                    item, indent=2).replace('\n', '\n    '))
+                empty = False
+            yield '[]' if empty else '\n  ]'
+        yield '\n}\n'
 
     @classmethod
     def from_dict(cls, doc, source='snapshot'):

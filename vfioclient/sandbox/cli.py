@@ -15,6 +15,7 @@
     vfio-sandbox up [--base-port <port>] [--placement-workers <n>]
     vfio-sandbox status [--json]
     vfio-sandbox seed --estate {small,legacy,converted,large} [--hosts <n>]
+                      [--via {api,db}]
     vfio-sandbox env                # export lines for the openstack CLI
     vfio-sandbox estate <name>      # the estate's expected contents (JSON)
     vfio-sandbox down
@@ -466,7 +467,8 @@ def cmd_seed(layout, args):
     try:
         result = seed.seed(layout, meta['ports'],
                            read_text(layout.admin_password), estate,
-                           threads=workers_of(meta, 'placement'))
+                           threads=workers_of(meta, 'placement'),
+                           via=args.via)
     except seed.SeedError as exc:
         raise Fail(str(exc))
     out(json.dumps(result, indent=1, sort_keys=True))
@@ -531,6 +533,10 @@ def build_parser():
                     default='small')
     sd.add_argument('--hosts', type=int, default=None, metavar='<n>',
                     help='number of hosts (large only; default 50)')
+    sd.add_argument('--via', choices=('api', 'db'), default='api',
+                    help="write Placement's data through its REST API "
+                         '(default) or straight into its database (fast, '
+                         'for thousands of hosts)')
     es = add('estate', "print an estate's expected contents as JSON")
     es.add_argument('name', metavar='<name>', choices=sorted(estates.ESTATES),
                     help='one of %s' % ', '.join(sorted(estates.ESTATES)))

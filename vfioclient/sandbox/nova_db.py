@@ -40,7 +40,22 @@ import sys
 CELL = 'cell1'
 
 
+def _no_fsync_per_commit():
+    """``PRAGMA synchronous=NORMAL`` on this process's SQLite connections:
+    in WAL mode (the sandbox's) a commit then waits for no fsync, and a
+    crash of this process still loses nothing committed.  Seeding makes
+    a few transactions per server; with an fsync each, thousands of hosts
+    took minutes."""
+    import sqlalchemy
+
+    @sqlalchemy.event.listens_for(sqlalchemy.engine.Engine, 'connect')
+    def _pragma(dbapi_conn, record):
+        if type(dbapi_conn).__module__.startswith('sqlite3'):
+            dbapi_conn.execute('PRAGMA synchronous=NORMAL')
+
+
 def _load_nova(config_file):
+    _no_fsync_per_commit()
     from nova import config
     from nova import objects
     objects.register_all()
@@ -73,11 +88,9 @@ class Seeder:
 
     # -- cell database --------------------------------------------------
     def service(self, cctxt, host, binary, topic):
-        from nova import exception
         from nova import objects
         from oslo_utils import timeutils
-        svc = self._existing('services', exception.HostBinaryNotFound,
-                             objects.Service.get_by_args, cctxt, host, binary)
+        svc = self._known('services', (host, binary))
         if svc is not None:
             return svc
         svc = objects.Service(context=cctxt, host=host, binary=binary,
@@ -100,12 +113,49 @@ class Seeder:
         self._count(kind, False)
         return found
 
-    def compute_node(self, cctxt, h, service):
-        from nova import exception
+    def _known(self, kind, key):
+        """What :meth:`load_existing` found of ``kind`` under ``key``
+        (counted as kept), or None."""
+        found = self.known[kind].get(key)
+        if found is not None:
+            self._count(kind, False)
+        return found
+
+    def load_existing(self, cctxt):
+        """Everything this seed could find already there, a list per
+        kind (a lookup per object made growing 10,000 hosts take
+        minutes)."""
+        from nova.db.api import api as api_db
+        from nova.db.api import models as api_models
+        from nova.db.main import api as main_db
+        from nova.db.main import models as main_models
         from nova import objects
-        cn = self._existing(
-            'compute_nodes', exception.ComputeHostNotFound,
-            objects.ComputeNode.get_by_uuid, cctxt, h['uuid'])
+
+        def uuids(manager, ctxt, column, *where):
+            with manager.reader.using(ctxt) as session:
+                return {u: True for (u,) in
+                        session.query(column).filter(*where)}
+
+        self.known = {
+            'services': {(svc.host, svc.binary): svc for svc in
+                         objects.ServiceList.get_all(cctxt)},
+            'compute_nodes': {cn.uuid: cn for cn in
+                              objects.ComputeNodeList.get_all(cctxt)},
+            'instances': uuids(main_db.get_context_manager(cctxt), cctxt,
+                               main_models.Instance.uuid,
+                               main_models.Instance.deleted == 0),
+            'host_mappings': {hm.host: True for hm in
+                              objects.HostMappingList.get_all(self.ctxt)},
+            'instance_mappings': uuids(
+                api_db.context_manager, self.ctxt,
+                api_models.InstanceMapping.instance_uuid),
+            'request_specs': uuids(api_db.context_manager, self.ctxt,
+                                   api_models.RequestSpec.instance_uuid),
+        }
+
+    def compute_node(self, cctxt, h, service):
+        from nova import objects
+        cn = self._known('compute_nodes', h['uuid'])
         if cn is not None:
             return cn
         cpu_info = {'arch': 'x86_64', 'model': 'Icelake-Server',
@@ -141,15 +191,11 @@ class Seeder:
         return cn
 
     def instance(self, cctxt, s, flavor, node):
-        from nova import exception
         from nova.network import model as network_model
         from nova import objects
         from oslo_utils import timeutils
-        inst = self._existing(
-            'instances', exception.InstanceNotFound,
-            objects.Instance.get_by_uuid, cctxt, s['uuid'])
-        if inst is not None:
-            return inst
+        if self._known('instances', s['uuid']):
+            return
         now = timeutils.utcnow()
         octet = 10 + int(s['uuid'][:4], 16) % 200
         vif = network_model.VIF(
@@ -181,15 +227,11 @@ class Seeder:
                 network_info=network_model.NetworkInfo([vif])))
         inst.create()
         self._count('instances', True)
-        return inst
 
     # -- API database ---------------------------------------------------
     def host_mapping(self, host):
-        from nova import exception
         from nova import objects
-        if self._existing('host_mappings', exception.HostMappingNotFound,
-                          objects.HostMapping.get_by_host, self.ctxt,
-                          host) is None:
+        if self._known('host_mappings', host) is None:
             objects.HostMapping(self.ctxt, host=host,
                                 cell_mapping=self.cell).create()
             self._count('host_mappings', True)
@@ -214,13 +256,8 @@ class Seeder:
         return objects.Flavor.get_by_flavor_id(self.ctxt, f['flavorid'])
 
     def instance_mapping(self, s):
-        from nova import exception
         from nova import objects
-        try:
-            objects.InstanceMapping.get_by_instance_uuid(self.ctxt,
-                                                         s['uuid'])
-            self._count('instance_mappings', False)
-        except exception.InstanceMappingNotFound:
+        if self._known('instance_mappings', s['uuid']) is None:
             objects.InstanceMapping(
                 self.ctxt, instance_uuid=s['uuid'], cell_mapping=self.cell,
                 project_id=self.plan['project_id'],
@@ -229,12 +266,8 @@ class Seeder:
             self._count('instance_mappings', True)
 
     def request_spec(self, s, flavor):
-        from nova import exception
         from nova import objects
-        try:
-            objects.RequestSpec.get_by_instance_uuid(self.ctxt, s['uuid'])
-            self._count('request_specs', False)
-        except exception.RequestSpecNotFound:
+        if self._known('request_specs', s['uuid']) is None:
             # without it, 2.100 returns scheduler_hints: null and nova
             # logs a response schema error on every server list
             objects.RequestSpec.from_components(
@@ -248,9 +281,21 @@ class Seeder:
     # -- all ----------------------------------------------------------------
     def run(self):
         from nova import context
+        from nova.db.api import api as api_db
+        from nova.db.main import api as main_db
         flavors = {f['name']: self.flavor(f) for f in self.plan['flavors']}
         nodes = {}
+        # One transaction per database (Nova's objects join the one open
+        # on their context): a transaction, and a new SQLite connection,
+        # per object made thousands of hosts take half an hour.
         with context.target_cell(self.ctxt, self.cell) as cctxt:
+            # Instance.create makes the default security group in a
+            # transaction of its own, which would wait for ours forever
+            # (SQLite: one writer): make it first.
+            main_db.security_group_ensure_default(cctxt)
+            self.load_existing(cctxt)
+        with context.target_cell(self.ctxt, self.cell) as cctxt, \
+                main_db.get_context_manager(cctxt).writer.using(cctxt):
             ctl = self.plan.get('controller', 'sandbox-controller')
             self.service(cctxt, ctl, 'nova-conductor', 'conductor')
             self.service(cctxt, ctl, 'nova-scheduler', 'scheduler')
@@ -261,11 +306,12 @@ class Seeder:
             for s in self.plan['servers']:
                 self.instance(cctxt, s, flavors[s['flavor']],
                               nodes[s['host']])
-        for h in self.plan['hosts']:
-            self.host_mapping(h['host'])
-        for s in self.plan['servers']:
-            self.instance_mapping(s)
-            self.request_spec(s, flavors[s['flavor']])
+        with api_db.context_manager.writer.using(self.ctxt):
+            for h in self.plan['hosts']:
+                self.host_mapping(h['host'])
+            for s in self.plan['servers']:
+                self.instance_mapping(s)
+                self.request_spec(s, flavors[s['flavor']])
         return {'created': self.created, 'existing': self.existing}
 
 

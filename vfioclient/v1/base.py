@@ -389,7 +389,7 @@ def collect_or_load(command, parsed_args):
               cloud.stats.as_dict())
     if parsed_args.save_snapshot:
         fileio.write_private_file(parsed_args.save_snapshot,
-                                  snapshot.to_json())
+                                  snapshot.iter_json())
     return snapshot
 
 

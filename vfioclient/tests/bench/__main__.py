@@ -14,7 +14,7 @@
 
     python -m vfioclient.tests.bench [--sizes 250,500,1000,2000]
         [--latency-ms 20] [--quick] [--write-doc PATH] [--state-dir DIR]
-        [--plan-sizes 1000,10000] [--only audit|plan]
+        [--plan-sizes 1000,10000] [--only audit|plan|live-audit]
 
 For each size N (hosts of the sandbox's ``large`` estate, grown in place):
 the audit as a subprocess (wall time, peak RSS, requests by endpoint from
@@ -28,6 +28,10 @@ host, at --plan-sizes (see ``bench_plan.py``; ``--only plan`` runs only
 that, ``--only audit`` everything else).  It prints tables of what was
 measured and which targets were met; it never fails on a missed target
 (exit 0), only on a broken run (exit 1).  Progress goes to stderr.
+
+``--only live-audit --seed db --sizes 10000``: the live audit alone at fleet
+sizes, the estate written into Placement's database (see
+``bench_live_audit.py``).
 """
 
 import argparse
@@ -49,6 +53,7 @@ from vfioclient.tests.bench import bench_audit
 from vfioclient.tests.bench import bench_collector
 from vfioclient.tests.bench import bench_config
 from vfioclient.tests.bench import bench_host
+from vfioclient.tests.bench import bench_live_audit
 from vfioclient.tests.bench import bench_plan
 from vfioclient.tests.bench import latency_proxy
 from vfioclient.tests.bench.bench_audit import log
@@ -106,16 +111,22 @@ def parse_args(argv):
                         'all) (default %(default)s)')
     p.add_argument('--cli-sample', type=int, default=5,
                    help='providers whose CLI calls are timed (0: skip)')
+    p.add_argument('--seed', choices=('api', 'db'), default='api',
+                   help="grow the estate through Placement's API (default) "
+                        'or by writing its database (vfio-sandbox seed '
+                        '--via db: for 10,000 hosts)')
     p.add_argument('--plan-sizes', default=None,
                    help='comma-separated host counts of the offline plan '
                         '(default %s; --quick: %s)' % (
                             ','.join(map(str, bench_plan.DEFAULT_SIZES)),
                             ','.join(map(str, bench_plan.QUICK_SIZES))))
-    p.add_argument('--only', choices=('audit', 'plan'),
+    p.add_argument('--only', choices=('audit', 'plan', 'live-audit'),
                    help='run only the audit part (the sandbox, the small '
-                        'benches) or only the offline plan; with '
-                        '--write-doc, --only plan replaces only the page\'s '
-                        'plan section')
+                        'benches), only the offline plan, or only the live '
+                        'audit at each size (seed, audit, offline audit; '
+                        'none of the naive and CLI comparisons; see '
+                        'bench_live_audit.py); with --write-doc, --only '
+                        'plan replaces only the page\'s plan section')
     p.add_argument('--from-json', metavar='PATH',
                    help='measure nothing: print (and --write-doc) the '
                         'results saved by an earlier run with --json')
@@ -176,7 +187,7 @@ def measure_size(n, args, sandbox, proxy, env_loop, env_lat, workdir,
                  first, results):
     row = {'hosts': n}
     log('N=%d: seeding (grow the large estate to %d hosts)' % (n, n))
-    seeded = sandbox.seed_large(n)
+    seeded = sandbox.seed_large(n, via=args.seed)
     row['seed'] = {'seconds': seeded['wall_seconds'],
                    'placement_seconds': seeded.get('placement_seconds'),
                    'requests': seeded['placement'].get('requests'),
@@ -314,6 +325,8 @@ def main(argv=None):
         'machine': machine(), 'versions': versions(),
         'load_start': os.getloadavg(), 'load_end': os.getloadavg(),
         'total_seconds': 0.0, 'command': args.command}
+    if args.only == 'live-audit':
+        return live_audit_only(args, results)
     workdir = args.workdir or tempfile.mkdtemp(prefix='vfio-bench-')
     os.makedirs(workdir, exist_ok=True)
     if args.only != 'plan':
@@ -386,6 +399,24 @@ def run_plan_part(args, results, workdir):
     for n in args.plan_sizes:
         results['plan'].append(bench_plan.measure(n, workdir))
         save(results, args, partial=True)
+
+
+def live_audit_only(args, results):
+    """``--only live-audit``: bench_live_audit's run, tables, doc part."""
+    def save_part(res, partial=False):
+        # the doc is only this section, written at the end
+        save(res, argparse.Namespace(json=args.json, write_doc=None),
+             partial)
+
+    log('sizes %s, live audit only, seeded via %s' % (args.sizes, args.seed))
+    bench_live_audit.run(args, results, table, save_part)
+    sys.stdout.write('\n%s\n' % bench_live_audit.rows_table(results, table))
+    save_part(results)
+    if args.write_doc:
+        with open(args.write_doc, 'w') as f:
+            f.write(bench_live_audit.render(results, table))
+        log('wrote %s' % args.write_doc)
+    return 0
 
 
 def save(results, args, partial=False):
@@ -753,7 +784,9 @@ provider's inventories, usages, traits and allocations one request after
 another, and a shell loop over the ``openstack resource provider`` CLI.
 
 .. This page is written by ``python -m vfioclient.tests.bench --write-doc``
-   from one run; the prose around the tables may be edited by hand.
+   from one run; the prose around the tables may be edited by hand.  The
+   section "The live audit at fleet size" is written by ``--only live-audit
+   --write-doc`` (bench_live_audit.py): paste it back after a full run.
 
 Results
 -------
@@ -852,6 +885,7 @@ How to reproduce
     tox -e bench -- --quick               # smoke run: 50 and 100 hosts
     tox -e bench -- --only plan           # the offline plan only
     tox -e bench -- --sizes 250,500 --latency-ms 50 --write-doc perf.rst
+    tox -e bench -- --only live-audit --seed db --sizes 10000 --write-doc s.rst
 
 The bench starts its own sandbox in a temporary state directory (or
 ``--state-dir DIR``, kept and grown in place, to skip re-seeding), starts
@@ -863,7 +897,11 @@ target; it exits 1 only when a run breaks.  At sizes not named by
 loopback script is sampled (``--naive-sample``) and extrapolated; the
 naive script behind the proxy is always sampled
 (``--naive-latency-sample``); each is marked ``*``.  ``--placement-workers
-1`` measures against a single Placement process.
+1`` measures against a single Placement process.  ``--only live-audit``
+measures the live audit alone at each size (seeding, the audit, the
+offline audit of its snapshot; no naive or CLI loop), and ``--seed db``
+grows the estate by writing Placement's database (``vfio-sandbox seed
+--via db``) instead of through its API: the way to 10,000 hosts.
 
 To 10,000 hosts and beyond
 --------------------------

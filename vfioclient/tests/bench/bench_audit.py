@@ -82,10 +82,12 @@ class Sandbox:
     def down(self):
         self._cli('down')
 
-    def seed_large(self, hosts):
-        """Seed (grow to) ``hosts`` hosts; the sandbox's JSON summary."""
+    def seed_large(self, hosts, via='api'):
+        """Seed (grow to) ``hosts`` hosts through Placement's API or
+        (``via='db'``) its database; the sandbox's JSON summary."""
         t = time.monotonic()
-        text = self._cli('seed', '--estate', 'large', '--hosts', str(hosts))
+        text = self._cli('seed', '--estate', 'large', '--hosts', str(hosts),
+                         '--via', via)
         wall = time.monotonic() - t
         start, end = text.index('{'), text.rindex('}') + 1
         result = json.loads(text[start:end])
@@ -148,12 +150,15 @@ def run_measured(cmd, env, stdout_path=os.devnull):
 
 
 def audit(env, snapshot, strategy='bulk', concurrency=None, python=None,
-          workdir='.', reuse=None):
+          workdir='.', reuse=None, timeout=None):
     """``openstack vfio audit --save-snapshot`` as a subprocess
-    (``reuse``: an earlier snapshot for ``--reuse-snapshot``)."""
+    (``reuse``: an earlier snapshot for ``--reuse-snapshot``;
+    ``timeout``: its ``--timeout``)."""
     cmd = [bin_path('openstack', python), 'vfio', 'audit',
            '--save-snapshot', snapshot, '--strategy', strategy, '-f',
            'value']
+    if timeout:
+        cmd += ['--timeout', str(timeout)]
     if reuse:
         cmd += ['--reuse-snapshot', reuse]
     if concurrency:

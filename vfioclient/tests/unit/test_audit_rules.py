@@ -308,6 +308,25 @@ class TestSnapshotModel(testtools.TestCase):
         self.assertEqual(snap, again)
         self.assertEqual(text, again.to_json())
 
+    def test_streamed_text_is_to_json(self):
+        # --save-snapshot writes iter_json's pieces: the same bytes
+        b = builders.EstateBuilder()
+        empty = b.snapshot()
+        self.assertEqual(empty.to_json(), ''.join(empty.iter_json()))
+        b.host('cmp1')
+        b.host('cmp2')
+        p = b.legacy('cmp1', '0000:41:00.4', used=1)
+        b.legacy('cmp2', '0000:41:00.5')
+        flavor = b.flavor('vgpu', **{'resources:VGPU': '1'})
+        b.server('vm1', 'cmp1', flavor, p)
+        b.server('vm2', 'cmp1', flavor, p)
+        snap = b.snapshot()
+        text = ''.join(snap.iter_json())
+        self.assertEqual(snap.to_json(), text)
+        self.assertEqual(snap, model.Snapshot.from_json(text))
+        self.assertGreater(len(list(snap.iter_json())),
+                           len(snap.providers) + len(snap.servers))
+
     def test_wrong_version_and_truncation(self):
         b = builders.EstateBuilder()
         text = b.snapshot().to_json()
