@@ -31,8 +31,9 @@ one place of their concept rather than being copied here: the printed
 file carries their source verbatim, the bundler refuses any other import
 or newer syntax, and the unit tests run the printed file with ``python3
 -I -S`` against ``host report``.  What is only about reading a host (the
-sysfs and mdevctl files, libvirt's capabilities cache, the report's
-layout) lives here.
+sysfs and mdevctl files, the report's layout) lives here, with
+:mod:`.hostfiles` (reading a file under the root, a warning for what is
+odd) and :mod:`.libvirt_cache` (the libvirt and QEMU versions).
 
 Reads, under ``root`` (``/`` on a real host, a fake tree in tests):
 
@@ -45,7 +46,7 @@ Reads, under ``root`` (``/`` on a real host, a fake tree in tests):
 - ``etc/mdevctl.d/<parent>/<uuid>``: persisted mdevs (see
   :func:`read_mdev_definitions`);
 - ``var/cache/libvirt/qemu/capabilities/*.xml``: the libvirt and QEMU
-  versions (see :func:`read_versions`).
+  versions (see :func:`.libvirt_cache.read_versions`).
 
 Only functions of NVIDIA's vendor id with a display class (``0x03xxxx``)
 are kept; the NVIDIA audio/USB functions of a board are not GPUs.  Each
@@ -71,6 +72,8 @@ import socket
 import sys
 import types
 
+from vfioclient.collect import hostfiles
+from vfioclient.collect import libvirt_cache
 from vfioclient.nova import pci_address
 from vfioclient.nvidia import classify
 from vfioclient.nvidia import pci_ids
@@ -98,129 +101,6 @@ MDEV_PARENTS = 'sys/class/mdev_bus'
 _UUID_RE = re.compile(r'^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$')
 _PARENT_RE = re.compile(r'^[A-Za-z0-9._:-]+$')
 _MDEV_TYPE_RE = re.compile(r'^[A-Za-z0-9._:+-]+$')
-
-# libvirt (``libvirtd`` or ``virtqemud``) probes every QEMU binary it uses
-# and caches what it learnt in
-# ``/var/cache/libvirt/qemu/capabilities/<sha256 of the binary path>.xml``
-# (``virQEMUCapsFormatCache`` / ``virQEMUCapsSaveFile`` in libvirt's
-# ``src/qemu/qemu_capabilities.c``; the same path on Ubuntu 24.04 and RHEL
-# 9/10).  Each file has ``<selfvers>``, the libvirt version that wrote it,
-# ``<version>``, the QEMU version (both ``major * 1000000 + minor * 1000 +
-# micro``), and ``<arch>``, the guest architecture of that binary.
-# libvirt rewrites a file when libvirt or that QEMU binary changes
-# (``virQEMUCapsIsValid``), so the files libvirt wrote last tell the
-# versions nova-compute's connection reports.  They are written with mode
-# 0600: reading them needs root (no binary is run).
-CAPABILITIES_DIR = 'var/cache/libvirt/qemu/capabilities'
-_SELFVERS_RE = re.compile(r'^\s*<selfvers>(\d+)</selfvers>', re.M)
-_VERSION_RE = re.compile(r'^\s*<version>(\d+)</version>', re.M)
-_ARCH_RE = re.compile(r'^\s*<arch>([^<]+)</arch>', re.M)
-MAX_CACHE_FILE = 16 * 1024 * 1024
-# A version as the report (and --libvirt-version) writes it.
-VERSION_RE = re.compile(r'^[0-9]+\.[0-9]+\.[0-9]+$')
-
-# Found in libvirt's cache: versions ('X.Y.Z' or None) and warnings.
-Versions = collections.namedtuple('Versions', 'libvirt qemu warnings',
-                                  defaults=(None, None, ()))
-
-
-def warning(path, message):
-    """One entry of the report's ``warnings``."""
-    return {'path': path, 'message': message}
-
-
-class _Reader:
-    """Reads sysfs files under a root and records what went wrong."""
-
-    def __init__(self, root):
-        self.root = os.path.abspath(root or '/')
-        self.warnings = []
-
-    def host_path(self, path):
-        """The path as the host sees it, for warnings."""
-        rel = os.path.relpath(path, self.root)
-        return '/' + rel.replace(os.sep, '/')
-
-    def warn(self, path, message):
-        self.warnings.append(warning(self.host_path(path), message))
-
-    def text(self, path, required=True):
-        """File content, or None (with a warning if ``required``)."""
-        try:
-            with open(path, 'rb') as f:
-                data = f.read(65536)
-        except FileNotFoundError:
-            if os.path.islink(path):
-                self.warn(path, 'dangling symlink')
-            elif required:
-                self.warn(path, 'missing')
-            return None
-        except PermissionError:
-            self.warn(path, 'permission denied')
-            return None
-        except OSError as e:
-            self.warn(path, 'cannot read: %s' % (e.strerror or e))
-            return None
-        try:
-            return data.decode('utf-8')
-        except UnicodeDecodeError:
-            self.warn(path, 'not valid UTF-8 text')
-            return None
-
-    def stripped(self, path):
-        """Optional file content without surrounding blanks, or None."""
-        text = self.text(path, required=False)
-        return text.strip() if text is not None else None
-
-    def integer(self, path, required=False):
-        """Decimal integer file (``sriov_*``, ``numa_node``), or None."""
-        text = self.text(path, required=required)
-        if text is None:
-            return None
-        try:
-            return int(text.strip())
-        except ValueError:
-            self.warn(path, 'not a decimal number: %r' % text.strip()[:40])
-            return None
-
-    def hex_id(self, path, digits, required=True):
-        """``0x10de`` -> ``10de``; None (with a warning) when garbled."""
-        text = self.text(path, required=required)
-        if text is None:
-            return None
-        value = text.strip().lower()
-        if value.startswith('0x'):
-            value = value[2:]
-        if len(value) != digits or any(
-                c not in '0123456789abcdef' for c in value):
-            self.warn(path, 'not a %d-digit hex id: %r'
-                      % (digits, text.strip()[:40]))
-            return None
-        return value
-
-    def link_name(self, path, must_resolve=True):
-        """Basename of a symlink's target, or None if there is no link."""
-        try:
-            target = os.readlink(path)
-        except FileNotFoundError:
-            return None
-        except OSError as e:
-            self.warn(path, 'cannot read link: %s' % (e.strerror or e))
-            return None
-        if must_resolve and not os.path.exists(path):
-            self.warn(path, 'dangling symlink to %s' % target)
-        return os.path.basename(target.rstrip('/'))
-
-    def listdir(self, path):
-        """Sorted names in a directory; [] if it does not exist."""
-        try:
-            return sorted(os.listdir(path))
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        except OSError as e:
-            self.warn(path, 'cannot list: %s' % (e.strerror or e))
-            return []
-
 
 # -- PCI functions ------------------------------------------------------------
 
@@ -379,7 +259,7 @@ def _read_mdevs(reader):
 def read_devices(root='/'):
     """Every NVIDIA display function under ``root``, unclassified:
     ``(devices, warnings)``, sorted by address."""
-    reader = _Reader(root)
+    reader = hostfiles.Reader(root)
     mdevs = _read_mdevs(reader)
     pci_root = os.path.join(reader.root, PCI_DEVICES)
     if not os.path.isdir(pci_root):
@@ -575,7 +455,7 @@ def read_mdev_definitions(root='/'):
     A file mdevctl could not load is a warning naming it; the others are
     still read.  Sorted by (parent, uuid).
     """
-    reader = _Reader(root)
+    reader = hostfiles.Reader(root)
     definitions = []
     config = os.path.join(reader.root, MDEVCTL_DEFINITIONS)
     for parent in reader.listdir(config):
@@ -602,85 +482,6 @@ def read_mdev_definitions(root='/'):
     return definitions, reader.warnings
 
 
-# -- libvirt and QEMU versions ------------------------------------------------
-
-def version_from_number(number):
-    """libvirt's version numbers: ``8002002`` -> ``'8.2.2'``."""
-    number = int(number)
-    return '%d.%d.%d' % (number // 1000000, number // 1000 % 1000,
-                         number % 1000)
-
-
-def _read_cache_file(path, warnings, root):
-    shown = '/' + os.path.relpath(path, root).replace(os.sep, '/')
-    try:
-        with open(path, 'rb') as f:
-            return f.read(MAX_CACHE_FILE).decode('utf-8', 'replace')
-    except PermissionError:
-        warnings.append(warning(
-            shown, 'permission denied (libvirt writes it for root only): '
-            'run as root or pass --libvirt-version and --qemu-version'))
-    except OSError as e:
-        warnings.append(warning(shown, 'cannot read: %s'
-                                % (e.strerror or e)))
-    return None
-
-
-def read_versions(root='/', arch=None):
-    """:class:`Versions` from libvirt's QEMU capabilities cache under
-    ``root``.
-
-    Only the files of the newest libvirt that wrote any count (older ones
-    are left-overs), and of those the ones for the host's architecture
-    (``arch``, default ``os.uname().machine``); with several QEMU binaries
-    for it the lowest QEMU version is taken.  Nothing is found (and
-    nothing is warned) when the directory does not exist.
-    """
-    root = os.path.abspath(root or '/')
-    arch = arch or os.uname().machine
-    directory = os.path.join(root, CAPABILITIES_DIR)
-    warnings = []
-    try:
-        names = sorted(n for n in os.listdir(directory)
-                       if n.endswith('.xml'))
-    except FileNotFoundError:
-        return Versions()
-    except OSError as e:
-        return Versions(warnings=(warning(
-            '/' + CAPABILITIES_DIR, 'cannot list: %s (run as root or pass '
-            '--libvirt-version and --qemu-version)' % (e.strerror or e)),))
-    found = []   # (libvirt number, qemu number, arch)
-    for name in names:
-        text = _read_cache_file(os.path.join(directory, name), warnings,
-                                root)
-        if text is None:
-            continue
-        matches = [r.search(text) for r in (_SELFVERS_RE, _VERSION_RE,
-                                            _ARCH_RE)]
-        if all(matches):
-            found.append((int(matches[0].group(1)),
-                          int(matches[1].group(1)),
-                          matches[2].group(1).strip()))
-    if not found:
-        return Versions(warnings=tuple(warnings))
-    newest = max(libvirt for libvirt, _qemu, _arch in found)
-    qemus = [qemu for libvirt, qemu, file_arch in found
-             if libvirt == newest and file_arch == arch]
-    return Versions(
-        libvirt=version_from_number(newest) if newest else None,
-        qemu=version_from_number(min(qemus)) if qemus else None,
-        warnings=tuple(warnings))
-
-
-def version_argument(text):
-    """argparse type of ``--libvirt-version`` / ``--qemu-version``: a
-    version ``X.Y.Z`` as given."""
-    if not VERSION_RE.match(text):
-        raise argparse.ArgumentTypeError('%r is not a version like 10.0.0'
-                                         % (text,))
-    return text
-
-
 # -- the document -------------------------------------------------------------
 
 def utc_now():
@@ -700,9 +501,9 @@ def collect(root='/', hostname=None, collected_at=None,
     devices, warnings = read_devices(root)
     devices = classify_devices(devices)
     definitions, definition_warnings = read_mdev_definitions(root)
-    found = Versions()
+    found = libvirt_cache.Versions()
     if libvirt_version is None or qemu_version is None:
-        found = read_versions(root, arch)
+        found = libvirt_cache.read_versions(root, arch)
     doc = {
         'schema_version': SCHEMA_VERSION,
         'kind': KIND,
@@ -711,7 +512,9 @@ def collect(root='/', hostname=None, collected_at=None,
         'sysfs_root': root or '/',
         'devices': devices,
         'gpus': summarize_gpus(devices),
-        'warnings': warnings + definition_warnings + list(found.warnings),
+        'warnings': warnings + definition_warnings + [
+            hostfiles.warning(path, message)
+            for path, message in found.warnings],
     }
     for key, value in (('libvirt_version', libvirt_version or found.libvirt),
                        ('qemu_version', qemu_version or found.qemu)):
@@ -738,7 +541,7 @@ def build_parser(prog=None):
     for what in ('libvirt', 'QEMU'):
         parser.add_argument(
             '--%s-version' % what.lower(), metavar='X.Y.Z',
-            type=version_argument,
+            type=libvirt_cache.version_argument,
             help='%s version of the host (default: read from libvirt\'s '
                  'capabilities cache)' % what)
     return parser

@@ -24,8 +24,8 @@ import os
 from osc_lib.command import command
 from osc_lib import exceptions
 
-from vfioclient.collect import hostscan
 from vfioclient.collect import hostscan_script
+from vfioclient.collect import libvirt_cache
 from vfioclient.collect import sysfs
 from vfioclient import fileio
 from vfioclient.nova import pci_address
@@ -106,7 +106,7 @@ class ReportHost(base.DocumentLister):
                 ('QEMU', releases.MIN_LIVE_MIGRATABLE_QEMU)):
             parser.add_argument(
                 '--%s-version' % what.lower(), metavar='<version>',
-                type=hostscan.version_argument,
+                type=libvirt_cache.version_argument,
                 help='%s version of the host (default: read from libvirt\'s '
                      'capabilities cache, which needs root). "config '
                      'check --host-report" refuses live_migratable below '

@@ -31,8 +31,8 @@ import sys
 import fixtures
 from oslotest import base
 
-from vfioclient.collect import hostscan
 from vfioclient.collect import hostscan_script
+from vfioclient.collect import libvirt_cache
 from vfioclient.sandbox import estates
 from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.sandbox import hosts as sandbox_hosts
@@ -136,7 +136,7 @@ class TestSameReportAsHostReport(CollectorTestCase):
 
     def test_versions_from_the_cache_and_given(self):
         root = self.tree(fake_sysfs.preset('a10'))
-        directory = os.path.join(root, hostscan.CAPABILITIES_DIR)
+        directory = os.path.join(root, libvirt_cache.CAPABILITIES_DIR)
         os.makedirs(directory)
         with open(os.path.join(directory, 'a.xml'), 'w') as f:
             f.write(caps_xml(10002000, 9001000))

@@ -22,6 +22,7 @@ import fixtures
 from oslotest import base
 
 from vfioclient.collect import hostscan
+from vfioclient.collect import libvirt_cache
 from vfioclient.model import host as model
 from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.tests import base as tests_base
@@ -49,7 +50,7 @@ class CacheTestCase(base.BaseTestCase):
         self.root = self.useFixture(fixtures.TempDir()).path
 
     def cache(self, name, text):
-        directory = os.path.join(self.root, hostscan.CAPABILITIES_DIR)
+        directory = os.path.join(self.root, libvirt_cache.CAPABILITIES_DIR)
         os.makedirs(directory, exist_ok=True)
         path = os.path.join(directory, name)
         with open(path, 'w') as f:
@@ -60,14 +61,14 @@ class CacheTestCase(base.BaseTestCase):
 class TestReadVersions(CacheTestCase):
 
     def test_numbers(self):
-        self.assertEqual('8.2.2', hostscan.version_from_number(8002002))
-        self.assertEqual('10.0.0', hostscan.version_from_number(10000000))
-        self.assertEqual('9.10.11', hostscan.version_from_number(9010011))
+        self.assertEqual('8.2.2', libvirt_cache.version_from_number(8002002))
+        self.assertEqual('10.0.0', libvirt_cache.version_from_number(10000000))
+        self.assertEqual('9.10.11', libvirt_cache.version_from_number(9010011))
 
     def test_one_file(self):
         self.cache('a.xml', caps_xml(10000000, 8002002))
-        self.assertEqual(hostscan.Versions('10.0.0', '8.2.2'),
-                         hostscan.read_versions(self.root, 'x86_64'))
+        self.assertEqual(libvirt_cache.Versions('10.0.0', '8.2.2'),
+                         libvirt_cache.read_versions(self.root, 'x86_64'))
 
     def test_newest_libvirt_host_arch_and_lowest_qemu(self):
         self.cache('old.xml', caps_xml(9000000, 6002000))     # left-over
@@ -75,33 +76,32 @@ class TestReadVersions(CacheTestCase):
         self.cache('sys.xml', caps_xml(10000000, 9000000))
         self.cache('arm.xml', caps_xml(10000000, 7000000, 'aarch64'))
         self.cache('notes.txt', 'not a cache file')
-        self.assertEqual(hostscan.Versions('10.0.0', '8.2.2'),
-                         hostscan.read_versions(self.root, 'x86_64'))
+        self.assertEqual(libvirt_cache.Versions('10.0.0', '8.2.2'),
+                         libvirt_cache.read_versions(self.root, 'x86_64'))
 
     def test_no_cache_is_no_finding(self):
-        self.assertEqual(hostscan.Versions(),
-                         hostscan.read_versions(self.root, 'x86_64'))
+        self.assertEqual(libvirt_cache.Versions(),
+                         libvirt_cache.read_versions(self.root, 'x86_64'))
 
     def test_garbled_and_other_arch_files(self):
         self.cache('a.xml', '<qemuCaps><version>x</version>')
         self.cache('b.xml', caps_xml(10000000, 8002002, 'aarch64'))
-        self.assertEqual(hostscan.Versions('10.0.0', None),
-                         hostscan.read_versions(self.root, 'x86_64'))
+        self.assertEqual(libvirt_cache.Versions('10.0.0', None),
+                         libvirt_cache.read_versions(self.root, 'x86_64'))
         # libvirt's own test data writes selfvers 0: not a version.
         self.cache('b.xml', caps_xml(0, 8002002))
-        self.assertEqual(hostscan.Versions(None, '8.2.2'),
-                         hostscan.read_versions(self.root, 'x86_64'))
+        self.assertEqual(libvirt_cache.Versions(None, '8.2.2'),
+                         libvirt_cache.read_versions(self.root, 'x86_64'))
 
     def test_unreadable_file_is_a_warning(self):
         path = self.cache('a.xml', caps_xml(10000000, 8002002))
         self.useFixture(fixtures.MonkeyPatch(
             'builtins.open', _refuse(path)))
-        found = hostscan.read_versions(self.root, 'x86_64')
+        found = libvirt_cache.read_versions(self.root, 'x86_64')
         self.assertEqual((None, None), (found.libvirt, found.qemu))
-        (warning,) = found.warnings
-        self.assertEqual('/%s/a.xml' % hostscan.CAPABILITIES_DIR,
-                         warning['path'])
-        self.assertIn('--libvirt-version', warning['message'])
+        ((path, message),) = found.warnings
+        self.assertEqual('/%s/a.xml' % libvirt_cache.CAPABILITIES_DIR, path)
+        self.assertIn('--libvirt-version', message)
 
     def test_given_versions_win(self):
         self.cache('a.xml', caps_xml(9000000, 8000000))
