@@ -230,8 +230,17 @@ class TestAuditReuse(base.PlacementTestCase):
     def test_snapshot_of_another_cloud_reuses_nothing(self):
         first, _ = self.audit('first.json')
         other = json.loads(json.dumps(first))
+        # new uuids throughout (parents and roots too: the loader refuses
+        # a tree that names providers it does not hold)
+        renamed = {p['uuid']: str(uuid.uuid4()) for p in other['providers']}
         for p in other['providers']:
-            p['uuid'] = str(uuid.uuid4())
+            p['uuid'] = renamed[p['uuid']]
+            p['root_uuid'] = renamed[p['root_uuid']]
+            if p['parent_uuid'] is not None:
+                p['parent_uuid'] = renamed[p['parent_uuid']]
+        for a in other['allocations']:
+            a['provider_uuid'] = renamed.get(a['provider_uuid'],
+                                             a['provider_uuid'])
         with open(self.path('other.json'), 'w') as f:
             json.dump(other, f)
         second, err = self.audit('second.json', '-v', '--reuse-snapshot',

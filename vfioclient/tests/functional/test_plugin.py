@@ -27,7 +27,8 @@ EXPECTED_COMMANDS = (
     'vfio config check', 'vfio config show', 'vfio host report',
     'vfio host collector', 'vfio host script', 'vfio audit', 'vfio plan',
     'vfio resource class create', 'vfio flavor create',
-    'vfio provider cleanup', 'vfio verify',
+    'vfio provider cleanup', 'vfio verify', 'vfio playbook list',
+    'vfio playbook inventory',
 )
 
 
