@@ -39,31 +39,13 @@ from vfioclient.render import fleet
 from vfioclient.render import inventory
 from vfioclient.sandbox import fakesysfs
 from vfioclient.tests import base as tests_base
+from vfioclient.tests import fake_mdevctl
 from vfioclient.tests import playbook_fixtures
 from vfioclient.tests.shell import run_shell
 from vfioclient.v1 import base as v1_base
 
 RECAP = re.compile(r'^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)'
                    r'\s+failed=(\d+)', re.M)
-
-# What mdevctl's undefine does to the files (MDev::undefine removes
-# /etc/mdevctl.d/<parent>/<uuid>), every call logged.
-FAKE_MDEVCTL = '''#!/bin/sh
-printf '%s\\n' "$*" >> "$FAKE_MDEVCTL_LOG"
-[ "$1" = undefine ] || exit 0
-shift
-while [ $# -gt 0 ]; do
-    case $1 in
-        --uuid) uuid=$2; shift 2 ;;
-        --parent) parent=$2; shift 2 ;;
-        *) echo "Error: unexpected $1" >&2; exit 2 ;;
-    esac
-done
-file="$VFIO_SYSFS_ROOT/etc/mdevctl.d/$parent/$uuid"
-[ -f "$file" ] || { echo "Error: No devices match" >&2; exit 1; }
-rm -f "$file"
-'''
-
 
 def ansible_playbook():
     """The ansible-playbook of this Python's environment (tox -e ansible
@@ -326,7 +308,7 @@ class TestUndefine(PlanTestCase):
         super().setUp()
         mdevctl = os.path.join(self.dir, 'mdevctl')
         with open(mdevctl, 'w', encoding='utf-8') as f:
-            f.write(FAKE_MDEVCTL)
+            f.write(fake_mdevctl.SCRIPT)
         os.chmod(mdevctl, 0o755)
         self.log = os.path.join(self.dir, 'mdevctl.log')
         self.env['FAKE_MDEVCTL_LOG'] = self.log

@@ -27,34 +27,12 @@ from vfioclient.model import plan as plan_model
 from vfioclient.render import mdevs
 from vfioclient.sandbox import fakesysfs as fake_sysfs
 from vfioclient.tests import base as tests_base
+from vfioclient.tests import fake_mdevctl
 from vfioclient.tests.shell import run_shell
 
 A40_PF = '0000:51:00.0'
 A40_VFS = ('0000:51:00.4', '0000:51:00.5', '0000:51:00.6', '0000:51:00.7')
 UUID = '4b20d080-1b54-4048-85b3-a6a62d165c01'
-
-# What mdevctl's undefine does to the files (MDev::undefine removes
-# /etc/mdevctl.d/<parent>/<uuid>; no match is an error), with every call
-# logged.  FAKE_MDEVCTL_FAIL names a uuid whose undefine fails.
-FAKE_MDEVCTL = '''#!/bin/sh
-printf '%s\\n' "$*" >> "$FAKE_MDEVCTL_LOG"
-[ "$1" = undefine ] || exit 0
-shift
-while [ $# -gt 0 ]; do
-    case $1 in
-        --uuid) uuid=$2; shift 2 ;;
-        --parent) parent=$2; shift 2 ;;
-        *) echo "Error: unexpected $1" >&2; exit 2 ;;
-    esac
-done
-if [ "$uuid" = "${FAKE_MDEVCTL_FAIL:-}" ]; then
-    echo "Error: Undefine failed" >&2; exit 1
-fi
-file="$VFIO_SYSFS_ROOT/etc/mdevctl.d/$parent/$uuid"
-[ -f "$file" ] || { echo "Error: No devices match" >&2; exit 1; }
-rm -f "$file"
-'''
-
 
 def definitions_of(root):
     definitions, _ = sysfs.collect_mdev_definitions(root)
@@ -72,7 +50,7 @@ class ScriptTestCase(base.BaseTestCase):
         os.makedirs(self.bin)
         mdevctl = os.path.join(self.bin, 'mdevctl')
         with open(mdevctl, 'w') as f:
-            f.write(FAKE_MDEVCTL)
+            f.write(fake_mdevctl.SCRIPT)
         os.chmod(mdevctl, 0o755)
         self.log = os.path.join(self.tmp, 'mdevctl.log')
 
