@@ -383,14 +383,7 @@ def run_audit_part(args, results, workdir):
             largest['snapshot'], workdir=workdir)
     finally:
         if not args.keep:
-            log('stopping the sandbox')
-            try:
-                if temp_state:
-                    sandbox._cli('reset')
-                else:
-                    sandbox.down()
-            except Exception as e:      # report, do not mask the result
-                log('could not stop the sandbox: %s' % e)
+            bench_audit.stop_sandbox(sandbox, temp_state)
 
 
 def run_plan_part(args, results, workdir):

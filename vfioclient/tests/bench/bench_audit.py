@@ -44,6 +44,19 @@ def bin_path(name, python=None):
     return os.path.join(os.path.dirname(python or sys.executable), name)
 
 
+
+def stop_sandbox(sandbox, temp_state):
+    """Stop the bench's sandbox (reset a temporary one), logging rather
+    than raising a failure, so that it does not mask the results."""
+    log('stopping the sandbox')
+    try:
+        if temp_state:
+            sandbox._cli('reset')
+        else:
+            sandbox.down()
+    except Exception as e:      # report, do not mask the result
+        log('could not stop the sandbox: %s' % e)
+
 class Sandbox:
     """``vfio-sandbox`` in a state dir, driven through its CLI."""
 

@@ -156,14 +156,7 @@ def run(args, results, table, save):
             save(results, partial=True)
     finally:
         if not args.keep:
-            log('stopping the sandbox')
-            try:
-                if temp_state:
-                    sandbox._cli('reset')
-                else:
-                    sandbox.down()
-            except Exception as e:      # report, do not mask the result
-                log('could not stop the sandbox: %s' % e)
+            bench_audit.stop_sandbox(sandbox, temp_state)
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     results['load_end'] = os.getloadavg()
