@@ -153,6 +153,10 @@ class Snapshot:
     servers: tuple             # Server, sorted by (name, id)
     strategy: str = 'bulk'
     request_counts: dict = dataclasses.field(default_factory=dict)
+    # The sha256 of the file the snapshot was read from, None when it was
+    # collected live; the plan records it.  Not part of the document.
+    source_sha256: str | None = dataclasses.field(
+        default=None, compare=False, repr=False)
 
     # -- lookups -----------------------------------------------------------
 
@@ -248,7 +252,7 @@ class Snapshot:
         yield '\n}\n'
 
     @classmethod
-    def from_dict(cls, doc, source='snapshot'):
+    def from_dict(cls, doc, source='snapshot', source_sha256=None):
         """The snapshot in ``doc``; :class:`SnapshotError` names the field.
 
         Checked against ``schemas/snapshot.schema.json`` first, so a
@@ -294,6 +298,7 @@ class Snapshot:
             servers=tuple(_record(Server, s) for s in doc['servers']),
             strategy=doc.get('strategy', 'bulk'),
             request_counts=dict(doc.get('request_counts', {})),
+            source_sha256=source_sha256,
         )
 
     @classmethod

@@ -29,11 +29,13 @@ SNAPSHOT = 'snapshot'
 HOST_REPORT = 'host-report'
 PLAN = 'plan'
 
-# kind -> (document description, builder from a parsed document)
+# kind -> (document description, builder from a parsed document, whether
+# the record keeps the sha256 of its file: the plan records those of its
+# inputs)
 _KINDS = {
-    SNAPSHOT: (cloud.DOCUMENT, cloud.Snapshot.from_dict),
-    HOST_REPORT: (host.DOCUMENT, host.HostReport.from_json),
-    PLAN: (plan.DOCUMENT, plan.Plan.from_dict),
+    SNAPSHOT: (cloud.DOCUMENT, cloud.Snapshot.from_dict, True),
+    HOST_REPORT: (host.DOCUMENT, host.HostReport.from_json, True),
+    PLAN: (plan.DOCUMENT, plan.Plan.from_dict, False),
 }
 KINDS = tuple(_KINDS)
 
@@ -52,14 +54,17 @@ def load(path, kind):
     :param kind: one of :data:`KINDS`.
     :returns: a Snapshot, HostReport or Plan.
     """
-    spec, build = _KINDS[kind]
-    return build(spec.read(path), source=path)
+    spec, build, keeps_digest = _KINDS[kind]
+    doc, digest = spec.read(path)
+    if keeps_digest:
+        return build(doc, source=path, source_sha256=digest)
+    return build(doc, source=path)
 
 
 def loads(text, kind, source):
     """The document of ``kind`` in ``text``; ``source`` names it in
     messages."""
-    spec, build = _KINDS[kind]
+    spec, build, _keeps_digest = _KINDS[kind]
     return build(spec.parse(text, source), source=source)
 
 

@@ -354,6 +354,11 @@ class HostReport:
     qemu_version: str | None = None
     # None: the report predates this key (unknown); () : none found.
     mdev_definitions: tuple | None = None
+    # The sha256 of the file the report was read from (what ``sha256sum``
+    # prints), None when it was not read from a file; the plan records it.
+    # Not part of the document.
+    source_sha256: str | None = dataclasses.field(
+        default=None, compare=False, repr=False)
 
     def device(self, address):
         """The device at ``address``, or None."""
@@ -399,7 +404,7 @@ class HostReport:
         return doc
 
     @classmethod
-    def from_json(cls, data, source='host report'):
+    def from_json(cls, data, source='host report', source_sha256=None):
         """The report in a parsed document.
 
         Checked against ``schemas/host-report.schema.json`` first:
@@ -423,6 +428,7 @@ class HostReport:
                 None if 'mdev_definitions' not in data
                 else tuple(_mdev_definition_from_json(d)
                            for d in data['mdev_definitions'])),
+            source_sha256=source_sha256,
         )
 
 

@@ -12,16 +12,15 @@
 
 """``json.dumps(value, indent=2)``, the same text about twice as fast.
 
-The documents are written, and their sha256 fingerprints taken, as JSON
-indented by 2.  With ``indent`` the standard library cannot use its C
-encoder and walks the tree with nested generators; a 10,000-host plan
-spent seconds there.  :func:`dumps` walks it once, appending to one list,
-with the standard library's C string quoting and its number spellings, so
-the text is the same, byte for byte (tests compare them on random trees).
-:func:`sha256` hashes that text as it is made, never holding all of it.
+The documents are written as JSON indented by 2.  With ``indent`` the
+standard library cannot use its C encoder and walks the tree with nested
+generators; a 10,000-host plan spent seconds there.  :func:`dumps` walks
+it once, appending to one list, with the standard library's C string
+quoting and its number spellings, so the text is the same, byte for byte
+(tests compare them on random trees).  :func:`write` hands the text on in
+chunks, never holding all of it.
 """
 
-import hashlib
 from json import encoder
 
 _quote = encoder.encode_basestring_ascii     # the C one when built
@@ -61,14 +60,6 @@ def dumps(value):
     chunks = []
     write(value, chunks.append)
     return ''.join(chunks)
-
-
-def sha256(value):
-    """The hex sha256 of ``dumps(value)`` encoded as UTF-8, without
-    holding the whole text (a 10,000-host snapshot is some 50 MB of it)."""
-    digest = hashlib.sha256()
-    write(value, lambda text: digest.update(text.encode('utf-8')))
-    return digest.hexdigest()
 
 
 # pieces gathered before they are joined and handed on: bounds the memory

@@ -498,15 +498,29 @@ def _waves_problem(plan):
 
 
 # -- generic (de)serialisation of the records above --------------------------
+_FIELD_NAMES = {}     # record class -> its field names, looked up once
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
 def _dump(value):
-    if dataclasses.is_dataclass(value):
-        return {f.name: _dump(getattr(value, f.name))
-                for f in dataclasses.fields(value)}
-    if isinstance(value, (tuple, list)):
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is tuple or kind is list:
         return [_dump(v) for v in value]
-    if isinstance(value, dict):
+    if kind is dict:
         return {k: _dump(v) for k, v in value.items()}
-    return value
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        if isinstance(value, (tuple, list)):
+            return [_dump(v) for v in value]
+        if isinstance(value, dict):
+            return {k: _dump(v) for k, v in value.items()}
+        if not dataclasses.is_dataclass(value):
+            return value
+        names = _FIELD_NAMES[kind] = tuple(
+            f.name for f in dataclasses.fields(value))
+    return {name: _dump(getattr(value, name)) for name in names}
 
 
 _HINTS = {}

@@ -28,6 +28,7 @@ differences.
 """
 
 import functools
+import hashlib
 import importlib.resources
 import json
 import re
@@ -165,16 +166,18 @@ class Document:
         return self.schema['properties']['schema_version']['const']
 
     def read(self, path):
-        """The parsed JSON of the file at ``path`` (not checked yet)."""
+        """``(parsed JSON, sha256 of the bytes)`` of the file at ``path``
+        (not checked yet)."""
         try:
-            with open(path, encoding='utf-8') as f:
-                text = f.read()
+            with open(path, 'rb') as f:
+                data = f.read()
+            text = data.decode('utf-8')
         except FileNotFoundError:
             raise self.error('%s file %s does not exist' % (self.noun, path))
         except (OSError, UnicodeDecodeError) as e:
             raise self.error('cannot read %s file %s: %s'
                              % (self.noun, path, e))
-        return self.parse(text, path)
+        return self.parse(text, path), hashlib.sha256(data).hexdigest()
 
     def parse(self, text, source):
         """The parsed JSON of ``text`` (not checked yet)."""

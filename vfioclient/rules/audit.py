@@ -432,7 +432,9 @@ def _pci_class_findings(estate, aliases):
     return out
 
 
-def _wide_tree_findings(estate):
+def wide_tree_findings(estate):
+    """VFIO-A114 (bug 2070257): flavors asking for several of a resource
+    class that some compute node has in many child providers."""
     snap = estate.snapshot
     children = collections.defaultdict(collections.Counter)
     for p in snap.providers:
@@ -551,7 +553,7 @@ def audit(snapshot, host_reports=(), aliases=None, extra_findings=(),
     found += _server_findings(estate)
     found += _gpu_findings(estate)
     found += _pci_class_findings(estate, aliases)
-    found += _wide_tree_findings(estate)
+    found += wide_tree_findings(estate)
     found += _mdev_definition_findings(host_reports)
     found += list(extra_findings)
     return F.sort_findings(set(found))

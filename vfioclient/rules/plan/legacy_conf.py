@@ -148,6 +148,8 @@ def by_host(confs, snapshot):
     :raises ValueError: two patterns of one kind give one host different
         files.
     """
+    if not confs:
+        return {}, []
     chosen = {}
     matched = [[] for _c in confs]
     for node, names in sorted(_host_names(snapshot).items()):

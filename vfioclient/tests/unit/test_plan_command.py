@@ -12,6 +12,7 @@
 
 """``openstack vfio plan`` through the real OSC shell, offline."""
 
+import hashlib
 import json
 import os
 import stat
@@ -67,6 +68,21 @@ class TestPlanCommand(base.TestCase):
         self.assertEqual(24, host['gpus'][0]['vf_count'])
         # Exactly the document: it loads back and prints identically.
         self.assertEqual(out, plan_model.Plan.from_json(out).to_json())
+
+    def test_inputs_record_the_sha256_of_the_files(self):
+        # what sha256sum prints for the files the plan read, so that an
+        # operator can tell which snapshot and reports a plan came from
+        rc, out, err = self.run_osc(*self.plan_args('-f', 'json'))
+        self.assertEqual(0, rc, err)
+        inputs = json.loads(out)['inputs']
+
+        def sha256sum(path):
+            with open(path, 'rb') as f:
+                return hashlib.sha256(f.read()).hexdigest()
+        self.assertEqual(sha256sum(self.snapshot),
+                         inputs['snapshot']['sha256'])
+        self.assertEqual([sha256sum(self.report)],
+                         [r['sha256'] for r in inputs['host_reports']])
 
     def test_markdown_is_the_runbook(self):
         rc, out, err = self.run_osc(*self.plan_args('-f', 'markdown'))

@@ -13,6 +13,7 @@
 """Plan decisions on hand-built estates: types, refusals, order, flavors."""
 
 import dataclasses
+import hashlib
 import json
 import os
 import tempfile
@@ -21,6 +22,7 @@ import testtools
 
 from vfioclient.collect import conf as collect_conf
 from vfioclient.collect import sysfs as collect_sysfs
+from vfioclient.model import documents
 from vfioclient.model import plan as plan_model
 from vfioclient.nova import devspec
 from vfioclient.nova import pci_address
@@ -660,3 +662,48 @@ class TestNovaReleaseExpectations(testtools.TestCase):
         self.assertEqual(('COMPUTE_MANAGED_PCI_DEVICE',
                           'HW_PCI_LIVE_MIGRATABLE', 'OWNER_NOVA'),
                          self.traits('2026.2', True))
+
+
+class TestInputFingerprints(testtools.TestCase):
+    """Inputs not read from a file (a live snapshot, a report built in
+    process) are fingerprinted as the file vfioclient would write."""
+
+    def setUp(self):
+        super().setUp()
+        b = builders.two_host_estate()
+        b.host('a40-host')
+        b.legacy_gpu('a40-host', rc='VGPU')
+        self.snapshot = b.snapshot()
+        self.report = builders.report('a40', address=builders.A40_PF)
+
+    @staticmethod
+    def sha256(text):
+        return hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+    def test_live_snapshot_is_the_file_save_snapshot_writes(self):
+        plan = rules.make_plan(self.snapshot, [self.report])
+        self.assertEqual(self.sha256(''.join(self.snapshot.iter_json())),
+                         plan.inputs.snapshot.sha256)
+        self.assertEqual(self.sha256(self.snapshot.to_json()),
+                         plan.inputs.snapshot.sha256)
+
+    def test_report_is_the_file_host_report_writes(self):
+        plan = rules.make_plan(self.snapshot, [self.report])
+        self.assertEqual(
+            [self.sha256(json.dumps(self.report.to_json(), indent=2)
+                         + '\n')],
+            [r.sha256 for r in plan.inputs.host_reports])
+
+    def test_a_file_read_keeps_its_own_sha256(self):
+        # a report file formatted otherwise than vfioclient writes it:
+        # the plan names the file's bytes, not a re-encoding
+        text = json.dumps(self.report.to_json(), separators=(',', ':'))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, 'a40.json')
+            with open(path, 'w') as f:
+                f.write(text)
+            loaded = documents.load(path, documents.HOST_REPORT)
+        self.assertEqual(self.report, loaded)     # the digest is no field
+        plan = rules.make_plan(self.snapshot, [loaded])
+        self.assertEqual([self.sha256(text)],
+                         [r.sha256 for r in plan.inputs.host_reports])
