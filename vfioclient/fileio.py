@@ -31,8 +31,9 @@ def write_private_file(path, text):
 
 
 def write_file(path, text, mode):
-    """Write ``text`` (a string, or an iterable of strings written one
-    after the other) to ``path`` atomically with ``mode`` (e.g. 0644 for
+    """Write ``text`` (a string, an iterable of strings written one
+    after the other, or a function handing strings to the ``sink`` it is
+    called with) to ``path`` atomically with ``mode`` (e.g. 0644 for
     a document, 0755 for a script), as :func:`write_private_file` does;
     the temporary file is 0600 until it is complete."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -43,6 +44,8 @@ def write_file(path, text, mode):
         with os.fdopen(fd, 'w', encoding='utf-8') as f:
             if isinstance(text, str):
                 f.write(text)
+            elif callable(text):     # writes a large document to a sink
+                text(f.write)
             else:                    # pieces of a large document
                 f.writelines(text)
         os.chmod(tmp, mode)

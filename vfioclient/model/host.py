@@ -117,6 +117,7 @@ there, and ``mixed`` when two models meet on one GPU.
 """
 
 import dataclasses
+import functools
 
 from vfioclient.nova import pci_address
 from vfioclient.nvidia import classify
@@ -360,12 +361,27 @@ class HostReport:
     source_sha256: str | None = dataclasses.field(
         default=None, compare=False, repr=False)
 
+    # Indexes built on first use: the plan asks a fleet's reports for
+    # devices and VFs tens of thousands of times.  (cached_property writes
+    # the instance's __dict__, which a frozen dataclass allows.)
+    @functools.cached_property
+    def _device_index(self):
+        index = {}
+        for dev in self.devices:
+            index.setdefault(dev.address, dev)     # the first one wins
+        return index
+
+    @functools.cached_property
+    def _vf_index(self):
+        by_pf = {}
+        for dev in self.devices:
+            if dev.physfn is not None:
+                by_pf.setdefault(dev.physfn, []).append(dev)
+        return by_pf
+
     def device(self, address):
         """The device at ``address``, or None."""
-        for dev in self.devices:
-            if dev.address == address:
-                return dev
-        return None
+        return self._device_index.get(address)
 
     def gpu(self, address):
         """The GPU whose PF is at ``address``, or None."""
@@ -376,9 +392,11 @@ class HostReport:
 
     def vfs_of(self, pf_address):
         """The VF devices of a PF, in virtfn order."""
+        vfs = self._vf_index.get(pf_address)
+        if not vfs:
+            return []
         pf = self.device(pf_address)
         order = {a: i for i, a in enumerate(pf.virtfns)} if pf else {}
-        vfs = [d for d in self.devices if d.physfn == pf_address]
         return sorted(vfs, key=lambda d: (order.get(d.address, 1 << 30),
                                           d.address))
 

@@ -67,8 +67,13 @@ def dumps(value):
 _PIECES = 4096
 
 
-def write(value, sink):
-    """Hand the text of ``dumps(value)`` to ``sink(str)``, in chunks."""
+def write(value, sink, pad='\n'):
+    """Hand the text of ``dumps(value)`` to ``sink(str)``, in chunks.
+
+    ``pad``: a newline and the indentation of the value's enclosing level,
+    for a value written inside a document (``'\n  '`` for a top-level
+    key's value).
+    """
     out = []
     add = out.append
 
@@ -121,5 +126,5 @@ def write(value, sink):
             raise TypeError('Object of type %s is not JSON serializable'
                             % o.__class__.__name__)
 
-    encode(value, '\n')
+    encode(value, pad)
     flush()

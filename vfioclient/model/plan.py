@@ -390,6 +390,28 @@ class Plan:
         """The document as text: stable key order, ends with a newline."""
         return jsontext.dumps(self.to_dict()) + '\n'
 
+    def write_json(self, sink):
+        """:meth:`to_json`'s text handed to ``sink(str)`` in pieces, one
+        host (flavor, server...) at a time: a 10,000-host plan's document
+        as dicts and then as one string took some 150 MB at once."""
+        sink('{\n  "schema_version": %d,\n  "kind": %s'
+             % (self.schema_version, jsontext.dumps(self.kind)))
+        for field in dataclasses.fields(self):
+            if field.name in ('schema_version', 'kind'):
+                continue
+            value = getattr(self, field.name)
+            sink(',\n  %s: ' % jsontext.dumps(field.name))
+            if type(value) is not tuple or not value:
+                jsontext.write(_dump(value), sink, pad='\n  ')
+                continue
+            separator = '['
+            for item in value:
+                sink(separator + '\n    ')
+                separator = ','
+                jsontext.write(_dump(item), sink, pad='\n    ')
+            sink('\n  ]')
+        sink('\n}\n')
+
     @classmethod
     def from_dict(cls, doc, source='plan'):
         """The plan in ``doc``, checked against ``schemas/plan.schema.json``
@@ -398,8 +420,14 @@ class Plan:
         plan = _build(cls, doc)
         problem = consistency_problem(plan)
         if problem:
+            # the problem quotes values of the file: a hand-edited one may
+            # hold line breaks or control characters, and the message stays
+            # one line
             raise PlanError('%s is inconsistent (hand-edited?): %s'
-                            % (source, problem))
+                            % (source, ''.join(
+                                c if c.isprintable()
+                                else c.encode('unicode_escape').decode()
+                                for c in problem)))
         return plan
 
     @classmethod

@@ -103,8 +103,12 @@ def _digest_name(prefix, text, suffix, mode, files):
     digest = hashlib.sha256(text.encode('utf-8')).hexdigest()
     name = '%s-%s%s' % (prefix, digest[:DIGEST_LENGTH], suffix)
     known = files.get(name)
-    if known is not None and known.text != text:
-        raise ValueError('two artifacts share the name %s' % name)
+    if known is not None:
+        if known.text != text:
+            raise ValueError('two artifacts share the name %s' % name)
+        # the hosts of a kind share one text, not a copy each (a
+        # 10,000-host plan kept 160 MB of copies of one boot script)
+        return known
     files[name] = Artifact(name, text, mode)
     return files[name]
 

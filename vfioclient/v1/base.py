@@ -17,7 +17,9 @@ output, never about deciding anything.
 """
 
 import argparse
+import contextlib
 import fnmatch
+import gc
 import json
 import logging
 import os
@@ -36,6 +38,27 @@ from vfioclient.rules import findings as findings_mod
 
 
 LOG = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """Python's cyclic garbage collector paused for a command's bulk work.
+
+    Loading a fleet's snapshot and host reports and planning it builds
+    millions of small objects and next to no reference cycles, but the
+    collector, started by every few hundred allocations, walked the growing
+    heap again and again: some 4 of the 13 s of a 10,000-host ``vfio
+    plan``.  Memory is still freed as it is released (reference counting);
+    only cycles wait for the collector, which is enabled again on exit.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 class Progress:
     """Progress lines on stderr, only for a human watching a terminal.

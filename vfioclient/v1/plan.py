@@ -177,6 +177,10 @@ class Plan(base.DocumentLister):
             metavar='<directory>')
         return parser
 
+    def run(self, parsed_args):
+        with base.paused_gc():
+            return super().run(parsed_args)
+
     def take_action(self, parsed_args):
         try:
             options = plan_rules.Options(
@@ -217,7 +221,7 @@ class Plan(base.DocumentLister):
         else:
             self._runbook = runbook.render(plan, plan_file=plan_file)
         if parsed_args.output:
-            fileio.write_private_file(parsed_args.output, plan.to_json())
+            fileio.write_private_file(parsed_args.output, plan.write_json)
         if parsed_args.runbook:
             fileio.write_private_file(parsed_args.runbook, self._runbook)
         if plan.refusals:

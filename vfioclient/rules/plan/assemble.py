@@ -91,7 +91,8 @@ def _report_index(snapshot, reports):
     out = {}
     for r in reports:
         node = names.get(r.hostname, r.hostname)
-        out[node] = dataclasses.replace(r, hostname=node)
+        out[node] = (r if r.hostname == node
+                     else dataclasses.replace(r, hostname=node))
     return out
 
 

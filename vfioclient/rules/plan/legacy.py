@@ -26,6 +26,7 @@ see :func:`vfioclient.nvidia.pci_ids.board_of_shared_product`).
 """
 
 import dataclasses
+import functools
 import re
 
 from vfioclient.nvidia import vgpu_types
@@ -83,8 +84,10 @@ def _profile_keys():
 _PROFILE_KEYS = _profile_keys()
 
 
+@functools.lru_cache(maxsize=4096)
 def _hint_from_name(name):
-    """A profile or type id named by a class or trait, or None."""
+    """A profile or type id named by a class or trait, or None (a fleet
+    has few distinct names and asks for each thousands of times)."""
     m = _MDEV_CLASS_NUMBER_RE.match(name)
     if m:
         return ('id', int(m.group(1)))

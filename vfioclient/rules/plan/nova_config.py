@@ -20,6 +20,7 @@ set or remove; with ``plan --live-migratable`` both carry
 """
 
 import collections
+import functools
 import json
 
 from vfioclient.model import plan as model
@@ -41,6 +42,14 @@ def vf_address_specs(pf, vfs):
     "[4567]"}``).  A bare ``....0`` address is avoided because Nova treats
     an exact function-0 address that is a PF as "the PF and all its VFs".
     """
+    return [dict(s) if isinstance(s, dict) else s
+            for s in _address_specs(pf, tuple(vfs))]
+
+
+# Hosts of one kind have the same PF and VF addresses: a fleet's hosts
+# share a few answers, each worked out (and checked) once.
+@functools.lru_cache(maxsize=1024)
+def _address_specs(pf, vfs):
     by_slot = collections.OrderedDict()
     for vf in sorted(vfs):
         d, b, s, f = pci_address.parse_address(vf)
@@ -56,7 +65,7 @@ def vf_address_specs(pf, vfs):
             out.append({'domain': d, 'bus': b, 'slot': s,
                         'function': '[%s]' % ''.join(funcs)})
     _check_address_specs(pf, vfs, out)
-    return out
+    return tuple(out)
 
 
 def _check_address_specs(pf, vfs, specs):

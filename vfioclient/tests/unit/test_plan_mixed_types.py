@@ -259,6 +259,17 @@ class TestPlanDocuments(testtools.TestCase):
         self.assert_refused(doc, 'the boot script would set NVIDIA A40-2Q '
                                  'on GPU %s' % SECOND_PF)
 
+    def test_control_characters_in_a_refusal_are_escaped(self):
+        # found by the loader fuzz: a type name holding a record separator
+        # (a line break to str.splitlines) split the one-line error
+        doc = self.doc()
+        self.host(doc, 'mix0')['boot_setup']['vfs'][1]['vf_type'] = \
+            'NVIDIA A40-2Q\x1e\n'
+        e = self.assertRaises(plan_model.PlanError,
+                              plan_model.Plan.from_dict, doc)
+        self.assertEqual([str(e)], str(e).splitlines())
+        self.assertIn('would set NVIDIA A40-2Q\\x1e\\n on GPU', str(e))
+
     def test_a_gpu_without_any_type_is_refused(self):
         doc = self.doc()
         self.host(doc, 'mix0')['boot_setup']['vfs'][0]['vf_type'] = None

@@ -707,3 +707,33 @@ class TestInputFingerprints(testtools.TestCase):
         plan = rules.make_plan(self.snapshot, [loaded])
         self.assertEqual([self.sha256(text)],
                          [r.sha256 for r in plan.inputs.host_reports])
+
+
+class TestPlanText(testtools.TestCase):
+    """``Plan.write_json`` (how ``--output`` writes the plan, a host at a
+    time) gives exactly ``Plan.to_json``'s text."""
+
+    def written(self, plan):
+        pieces = []
+        plan.write_json(pieces.append)
+        self.assertGreater(len(pieces), 3)
+        return ''.join(pieces)
+
+    def test_estates_with_waves_refusals_and_empty_sections(self):
+        cases = [
+            (estates.get('large', 12), rules.Options(wave_size=3)),
+            (estates.get('small'), rules.Options()),
+            (estates.get('edge'), rules.Options()),
+            (estates.get('converted'), rules.Options()),
+        ]
+        for estate, options in cases:
+            plan = rules.make_plan(builders.estate_snapshot(estate),
+                                   options=options)
+            self.assertEqual(plan.to_json(), self.written(plan))
+
+    def test_a_plan_with_nothing_planned(self):
+        b = builders.two_host_estate()
+        plan = rules.make_plan(dataclasses.replace(
+            b.snapshot(), providers=(), allocations=(), servers=()))
+        self.assertEqual((), plan.hosts)
+        self.assertEqual(plan.to_json(), self.written(plan))

@@ -144,6 +144,18 @@ class TestThousandHosts(testtools.TestCase):
             self.assertEqual(0o755 if name.endswith('.sh') else 0o644, mode,
                              name)
 
+    def test_hosts_of_a_kind_share_one_text(self):
+        # one string per shared file, however many hosts use it (not a
+        # copy per host: 160 MB at 10,000 hosts)
+        bundle = fleet.build(self.plan)
+        texts = {id(getattr(files, part).text)
+                 for files in bundle.hosts.values()
+                 for part in ('boot_script', 'unit', 'nova_conf')}
+        self.assertEqual(len(texts), len(
+            [n for n in bundle.files if n.startswith(
+                ('vfio-vgpu-setup-', 'nova-compute-'))]))
+        self.assertEqual(4 + 1 + 4, len(texts))
+
     def test_host_tables(self):
         with open(os.path.join(self.dir, 'hosts.json')) as f:
             records = json.load(f)

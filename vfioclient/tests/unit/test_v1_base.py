@@ -10,9 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``vfioclient.v1.base.connect``: credentials through the shell's hook."""
+"""``vfioclient.v1.base``: credentials through the shell's hook
+(``connect``), the collector paused for bulk work (``paused_gc``)."""
 
 import argparse
+import gc
 from unittest import mock
 
 import fixtures
@@ -68,3 +70,41 @@ class TestConnect(testtools.TestCase):
         self.assertRaises(exceptions.CommandError, base.connect,
                           self.cmd, args(concurrency=0))
         self.cmd.app.prepare_to_run_command.assert_not_called()
+
+
+class TestPausedGc(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        was = gc.isenabled()
+        self.addCleanup(lambda: gc.enable() if was else gc.disable())
+        gc.enable()
+
+    def test_paused_inside_enabled_after(self):
+        with base.paused_gc():
+            self.assertFalse(gc.isenabled())
+        self.assertTrue(gc.isenabled())
+
+    def test_enabled_again_after_an_error(self):
+        with testtools.ExpectedException(ValueError):
+            with base.paused_gc():
+                raise ValueError('boom')
+        self.assertTrue(gc.isenabled())
+
+    def test_nested_pause_leaves_the_outer_one_paused(self):
+        with base.paused_gc():
+            with base.paused_gc():
+                pass
+            self.assertFalse(gc.isenabled())
+        self.assertTrue(gc.isenabled())
+
+    def test_plan_command_runs_paused(self):
+        from vfioclient.v1 import plan as v1_plan
+        seen = []
+        cmd = v1_plan.Plan(mock.Mock(), None)
+        with mock.patch.object(base.DocumentLister, 'run',
+                               lambda self, args: seen.append(
+                                   gc.isenabled()) or 0):
+            self.assertEqual(0, cmd.run(argparse.Namespace()))
+        self.assertEqual([False], seen)
+        self.assertTrue(gc.isenabled())
