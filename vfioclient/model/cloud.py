@@ -261,23 +261,39 @@ class Snapshot:
         DOCUMENT.check(doc, source)
         _check_trees(doc['providers'], source)
 
+        # Equal inventories, trait and aggregate lists are shared (they
+        # are immutable), and a uuid is one string however often it is
+        # named: a 10,000-host snapshot held some 50,000 copies of each.
+        uuid = {p['uuid']: p['uuid'] for p in doc['providers']}
+        inventories, lists = {}, {}
+
+        def inventory(values):
+            # typed: 1 and 1.0 are equal, but not the same JSON
+            key = tuple((k, v, type(v)) for k, v in values.items())
+            found = inventories.get(key)
+            if found is None:
+                found = inventories[key] = Inventory(**values)
+            return found
+
         def inv(raw):
             if raw is None:
                 return None
-            return {rc: Inventory(**values) for rc, values in raw.items()}
+            return {rc: inventory(values) for rc, values in raw.items()}
+
+        def names(raw):
+            return None if raw is None else lists.setdefault(
+                tuple(raw), tuple(raw))
 
         providers = tuple(
             Provider(uuid=p['uuid'], name=p['name'],
                      generation=p['generation'],
-                     parent_uuid=p['parent_uuid'],
-                     root_uuid=p['root_uuid'],
+                     parent_uuid=uuid.get(p['parent_uuid']),
+                     root_uuid=uuid[p['root_uuid']],
                      inventories=inv(p['inventories']),
                      usages=(None if p['usages'] is None
                              else dict(p['usages'])),
-                     traits=(None if p['traits'] is None
-                             else tuple(p['traits'])),
-                     aggregates=(None if p['aggregates'] is None
-                                 else tuple(p['aggregates'])))
+                     traits=names(p['traits']),
+                     aggregates=names(p['aggregates']))
             for p in doc['providers'])
         return cls(
             collected_at=doc['collected_at'],
@@ -286,7 +302,8 @@ class Snapshot:
             compute_max_version=doc['compute_max_version'],
             providers=providers,
             allocations=tuple(
-                Allocation(a['consumer_uuid'], a['provider_uuid'],
+                Allocation(a['consumer_uuid'],
+                           uuid.get(a['provider_uuid'], a['provider_uuid']),
                            dict(a['resources']))
                 for a in doc['allocations']),
             resource_classes=tuple(doc['resource_classes']),

@@ -118,6 +118,7 @@ there, and ``mixed`` when two models meet on one GPU.
 
 import dataclasses
 import functools
+import sys
 
 from vfioclient.nova import pci_address
 from vfioclient.nvidia import classify
@@ -456,38 +457,65 @@ DOCUMENT = schema.Document(
     '"openstack vfio host report"')
 
 
+# A fleet's reports repeat the same values: a GPU model's types and mdev
+# type directories, PCI ids, the VF addresses of a host kind.  Records and
+# strings read from them are shared (the records are immutable), so 10,000
+# reports hold each once, not 10,000 copies (about 100 MB of them).
+# typed: 1, 1.0 and True are equal keys, but not the same JSON
+_shared_record = functools.lru_cache(maxsize=4096, typed=True)
+
+
+@_shared_record
+def _vgpu_type(type_id, name):
+    return VgpuType(id=type_id, name=name)
+
+
+@_shared_record
+def _vgpu_type_usage(type_id, name, count):
+    return VgpuTypeUsage(id=type_id, name=name, count=count)
+
+
+@_shared_record
+def _mdev_type(type_id, name, description, device_api, available):
+    return MdevType(id=type_id, name=name, description=description,
+                    device_api=device_api, available_instances=available)
+
+
+def _text(value):
+    """A string of a report, shared with its equals (None stays None)."""
+    return value if value is None else sys.intern(value)
+
+
 def _vgpu_types_from_json(types):
-    return tuple(VgpuType(id=t['id'], name=t['name']) for t in types)
+    return tuple(_vgpu_type(t['id'], t['name']) for t in types)
 
 
 def _device_from_json(d):
     creatable = d['creatable_vgpu_types']
     return HostDevice(
-        address=d['address'],
-        vendor_id=d['vendor_id'],
-        product_id=d['product_id'],
-        pci_class=d['class'],
-        subsystem_vendor_id=d.get('subsystem_vendor_id'),
-        subsystem_device_id=d.get('subsystem_device_id'),
-        driver=d['driver'],
+        address=_text(d['address']),
+        vendor_id=_text(d['vendor_id']),
+        product_id=_text(d['product_id']),
+        pci_class=_text(d['class']),
+        subsystem_vendor_id=_text(d.get('subsystem_vendor_id')),
+        subsystem_device_id=_text(d.get('subsystem_device_id')),
+        driver=_text(d['driver']),
         numa_node=d['numa_node'],
         iommu_group=d['iommu_group'],
-        physfn=d['physfn'],
-        virtfns=tuple(d['virtfns']),
+        physfn=_text(d['physfn']),
+        virtfns=tuple(map(sys.intern, d['virtfns'])),
         sriov_totalvfs=d['sriov_totalvfs'],
         sriov_numvfs=d['sriov_numvfs'],
         mdev_supported_types=tuple(
-            MdevType(id=t['id'], name=t['name'],
-                     description=t['description'],
-                     device_api=t['device_api'],
-                     available_instances=t['available_instances'])
+            _mdev_type(t['id'], t['name'], t['description'],
+                       t['device_api'], t['available_instances'])
             for t in d['mdev_supported_types']),
-        mdevs=tuple(Mdev(uuid=m['uuid'], type=m['type'])
+        mdevs=tuple(Mdev(uuid=m['uuid'], type=_text(m['type']))
                     for m in d['mdevs']),
         creatable_vgpu_types=(None if creatable is None
                               else _vgpu_types_from_json(creatable)),
         current_vgpu_type=d['current_vgpu_type'],
-        classification=d['classification'],
+        classification=_text(d['classification']),
     )
 
 
@@ -506,8 +534,7 @@ def _gpu_from_json(g):
         product_id=g['product_id'],
         vf_count=g['vf_count'],
         types_offered=_vgpu_types_from_json(g['types_offered']),
-        types_in_use=tuple(VgpuTypeUsage(id=u['id'], name=u['name'],
-                                         count=u['count'])
+        types_in_use=tuple(_vgpu_type_usage(u['id'], u['name'], u['count'])
                            for u in g['types_in_use']),
         mode=g['mode'],
     )

@@ -185,6 +185,60 @@ class TestLoader(DocumentCase):
         self.assertEqual(report, host.HostReport.from_json(doc))
 
 
+class TestSharedValues(DocumentCase):
+    """Loading shares equal immutable values between records (a fleet's
+    reports and snapshot repeat them thousands of times) without changing
+    what any record says."""
+
+    def test_reports_share_types_and_strings(self):
+        report = self.host_report('a40')
+        one = host.HostReport.from_json(json.loads(json.dumps(
+            report.to_json())))
+        two = host.HostReport.from_json(json.loads(json.dumps(
+            dict(report.to_json(), hostname='other'))))
+        self.assertEqual(report, one)
+        pairs = list(zip(one.devices, two.devices))
+        self.assertTrue(any(a.mdev_supported_types for a, _b in pairs)
+                        or any(a.creatable_vgpu_types for a, _b in pairs))
+        for a, b in pairs:
+            self.assertIs(a.address, b.address)
+            for x, y in zip(a.mdev_supported_types, b.mdev_supported_types):
+                self.assertIs(x, y)
+            for x, y in zip(a.creatable_vgpu_types or (),
+                            b.creatable_vgpu_types or ()):
+                self.assertIs(x, y)
+        for a, b in zip(one.gpus, two.gpus):
+            for x, y in zip(a.types_offered, b.types_offered):
+                self.assertIs(x, y)
+
+    def test_equal_numbers_of_other_types_stay_apart(self):
+        # 1 and 1.0 are equal keys but not the same JSON (allocation_ratio
+        # is a number; the integer fields refuse 1.0 and true)
+        snap = json.loads(self.estate().to_json())
+        rc = 'VGPU'
+        invs = [p['inventories'] for p in snap['providers']
+                if rc in (p['inventories'] or {})]
+        invs[0][rc] = dict(invs[0][rc], allocation_ratio=1)
+        invs[1][rc] = dict(invs[0][rc], allocation_ratio=1.0)
+        loaded = cloud.Snapshot.from_dict(snap)
+        self.assertEqual(snap, json.loads(loaded.to_json()))
+        self.assertEqual(
+            [int, float], [type(p.inventories[rc].allocation_ratio)
+                           for p in loaded.providers
+                           if rc in (p.inventories or {})][:2])
+
+    def test_snapshot_names_each_uuid_once(self):
+        snap = cloud.Snapshot.from_dict(json.loads(self.estate().to_json()))
+        by_uuid = snap.provider_by_uuid()
+        for p in snap.providers:
+            self.assertIs(by_uuid[p.root_uuid].uuid, p.root_uuid)
+            if p.parent_uuid is not None:
+                self.assertIs(by_uuid[p.parent_uuid].uuid, p.parent_uuid)
+        for a in snap.allocations:
+            if a.provider_uuid in by_uuid:
+                self.assertIs(by_uuid[a.provider_uuid].uuid, a.provider_uuid)
+
+
 class TestBadDocumentsNameTheField(DocumentCase):
 
     def assert_refused(self, error, load, doc, expected):
