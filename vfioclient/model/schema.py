@@ -35,6 +35,8 @@ import re
 
 import jsonschema
 
+from vfioclient.model import schema_compile
+
 _BASE = jsonschema.Draft202012Validator
 # Python's json reads 1.0 as a float: refuse it where the schema says
 # integer (a generic validator accepts it; Python code would then compute
@@ -153,9 +155,10 @@ class Document:
 
     @functools.cached_property
     def accepts(self):
-        """A quick test that a document is valid (see :func:`compile_schema`),
-        or None when the schema uses a keyword it does not know."""
-        return compile_schema(self.schema)
+        """A quick test that a document is valid (see
+        :func:`schema_compile.compile_schema`), or None when the schema uses
+        a keyword it does not know."""
+        return schema_compile.compile_schema(self.schema)
 
     @property
     def kind(self):
@@ -216,115 +219,3 @@ class Document:
             raise self.error('%s is damaged or hand-edited: %s%s'
                              % (source, where + ': ' if where else '',
                                 problem))
-
-
-# -- a quick test for valid documents -----------------------------------------
-# jsonschema takes milliseconds per host report; 10,000 of them (a fleet's
-# plan) took half a minute.  The schemas use a few keywords, so they are
-# compiled to plain Python tests.  The test is stricter than the schema
-# where that is simpler (exact JSON types, const and enum of scalars only):
-# a document it refuses goes to jsonschema, which decides and words the
-# error.  So it never accepts what jsonschema refuses, and messages are
-# jsonschema's.
-
-# Keywords that do not constrain the instance.
-_ANNOTATIONS = frozenset(('$schema', '$id', '$defs', '$comment', 'title',
-                          'description', 'examples', 'default'))
-_JSON_TYPES = {'string': (str,), 'integer': (int,), 'number': (int, float),
-               'boolean': (bool,), 'object': (dict,), 'array': (list,),
-               'null': (type(None),)}
-_SCALARS = (str, int, float, bool, type(None))
-
-
-class _Unsupported(Exception):
-    pass
-
-
-def _same_scalar(a, b):
-    """JSON equality of scalars, by exact type (1 is not true, nor 1.0)."""
-    return type(a) is type(b) and type(a) in _SCALARS and a == b
-
-
-def compile_schema(schema):
-    """``accepts(doc) -> bool`` for a draft 2020-12 ``schema`` using only
-    type, properties, required, additionalProperties, items, $ref (to
-    ``#/$defs/``), const, enum, pattern, anyOf, minimum and maximum (and
-    annotations); None if it uses any other keyword."""
-    defs = {}
-
-    def ref(target):
-        prefix = '#/$defs/'
-        if not target.startswith(prefix):
-            raise _Unsupported(target)
-        name = target[len(prefix):]
-        if name not in defs:
-            defs[name] = None          # a cycle ends in the late lookup
-            defs[name] = node(schema['$defs'][name])
-        return lambda value: defs[name](value)
-
-    def node(sub):
-        if isinstance(sub, bool):
-            return lambda value: sub
-        if not isinstance(sub, dict):
-            raise _Unsupported(sub)
-        tests = [keyword(key, arg, sub) for key, arg in sub.items()
-                 if key not in _ANNOTATIONS]
-        if len(tests) == 1:
-            return tests[0]
-        if len(tests) == 2:
-            first, second = tests
-            return lambda value: first(value) and second(value)
-        return lambda value: all(t(value) for t in tests)
-
-    def keyword(key, arg, sub):
-        if key == 'type':
-            kinds = tuple(t for name in ([arg] if isinstance(arg, str)
-                                         else arg)
-                          for t in _JSON_TYPES[name])
-            return lambda value: type(value) in kinds
-        if key == 'properties':
-            props = {name: node(s) for name, s in arg.items()}
-            return lambda value: type(value) is not dict or all(
-                props[k](v) for k, v in value.items() if k in props)
-        if key == 'required':
-            names = tuple(arg)
-            return lambda value: type(value) is not dict or all(
-                n in value for n in names)
-        if key == 'additionalProperties':
-            if 'patternProperties' in sub:
-                raise _Unsupported(key)
-            known = frozenset(sub.get('properties', ()))
-            extra = node(arg)
-            return lambda value: type(value) is not dict or all(
-                extra(v) for k, v in value.items() if k not in known)
-        if key == 'items':
-            if not isinstance(arg, (dict, bool)) or 'prefixItems' in sub:
-                raise _Unsupported(key)
-            each = node(arg)
-            return lambda value: type(value) is not list or all(
-                each(v) for v in value)
-        if key == '$ref':
-            return ref(arg)
-        if key == 'const':
-            return lambda value: _same_scalar(value, arg)
-        if key == 'enum':
-            return lambda value: any(_same_scalar(value, e) for e in arg)
-        if key == 'pattern':
-            pattern = re.compile(arg)
-            return lambda value: type(value) is not str or bool(
-                pattern.search(value))
-        if key in ('minimum', 'maximum'):
-            def within(value, bound=arg, low=key == 'minimum'):
-                if type(value) not in (int, float):
-                    return True
-                return value >= bound if low else value <= bound
-            return within
-        if key == 'anyOf':
-            options = [node(s) for s in arg]
-            return lambda value: any(t(value) for t in options)
-        raise _Unsupported(key)
-
-    try:
-        return node(schema)
-    except (_Unsupported, KeyError, TypeError):
-        return None
