@@ -163,19 +163,26 @@ def build(plan, first_phase=2):
     ``first_phase`` (after the runbook's pre-checks and Phase 1)."""
     files = {}
     hosts = {}
+    # hosts of a kind have equal boot setups and nova.conf settings: each
+    # is rendered once, not once per host
+    setups, confs = {}, {}
     for host in _ordered(plan):
         setup = host.boot_setup
-        hosts[host.host] = HostFiles(
-            boot_script=_digest_name(
-                bootscript.SCRIPT_NAME, bootscript.render_boot_setup(setup),
-                '.sh', SCRIPT_MODE, files),
-            unit=_digest_name(
-                bootscript.SCRIPT_NAME,
-                bootscript.render_boot_unit(setup), '.service',
-                DOCUMENT_MODE, files),
-            nova_conf=_digest_name(
+        if setup not in setups:
+            setups[setup] = (
+                _digest_name(bootscript.SCRIPT_NAME,
+                             bootscript.render_boot_setup(setup), '.sh',
+                             SCRIPT_MODE, files),
+                _digest_name(bootscript.SCRIPT_NAME,
+                             bootscript.render_boot_unit(setup),
+                             '.service', DOCUMENT_MODE, files))
+        if host.conf_set not in confs:
+            confs[host.conf_set] = _digest_name(
                 'nova-compute', novaconf.host_snippet(host), '.conf',
-                DOCUMENT_MODE, files))
+                DOCUMENT_MODE, files)
+        boot_script, unit = setups[setup]
+        hosts[host.host] = HostFiles(boot_script=boot_script, unit=unit,
+                                     nova_conf=confs[host.conf_set])
     phases = []
     for number, (wave, kind, members) in enumerate(_phase_groups(plan),
                                                    first_phase):

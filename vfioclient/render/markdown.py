@@ -33,11 +33,40 @@ def comment(value):
 
 
 def table(headers, rows):
+    """A GitHub markdown table, as ``tabulate``'s ``github`` format
+    writes it (strings, left-aligned)."""
     if not rows:
         return '_none_\n'
-    return tabulate.tabulate(
-        [[cell(c) for c in row] for row in rows], headers=headers,
-        tablefmt='github', disable_numparse=True) + '\n'
+    cells = [[cell(c) for c in row] for row in rows]
+    if not _plain(headers, cells):
+        return tabulate.tabulate(cells, headers=headers, tablefmt='github',
+                                 disable_numparse=True) + '\n'
+    # Plain ASCII: a character is a column, so the same table is written
+    # directly; tabulate's type guessing per cell took seconds for the
+    # host tables of a 10,000-host runbook.
+    cells = [[c.strip() for c in row] for row in cells]
+    widths = [len(h) + 2 for h in headers]
+    for row in cells:
+        for i, c in enumerate(row):
+            if len(c) > widths[i]:
+                widths[i] = len(c)
+    lines = ['| %s |' % ' | '.join(h.ljust(w)
+                                   for h, w in zip(headers, widths)),
+             '|%s|' % '|'.join('-' * (w + 2) for w in widths)]
+    lines += ['| %s |' % ' | '.join(c.ljust(w) for c, w in zip(row, widths))
+              for row in cells]
+    return '\n'.join(lines) + '\n'
+
+
+def _plain(headers, cells):
+    """Every header and cell printable ASCII (no escape sequences, no
+    wide characters), every row as long as the headers."""
+    width = len(headers)
+    if not all(h.isascii() and h.isprintable() and h == h.strip()
+               for h in headers):
+        return False
+    return all(len(row) == width and all(c.isascii() and c.isprintable()
+                                         for c in row) for row in cells)
 
 
 def cell(value):
