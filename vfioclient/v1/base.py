@@ -60,6 +60,20 @@ def paused_gc():
     finally:
         gc.enable()
 
+
+@contextlib.contextmanager
+def _running_gc():
+    """The cyclic collector enabled for a while, paused again after if it
+    was paused."""
+    if gc.isenabled():
+        yield
+        return
+    gc.enable()
+    try:
+        yield
+    finally:
+        gc.disable()
+
 class Progress:
     """Progress lines on stderr, only for a human watching a terminal.
 
@@ -394,7 +408,11 @@ def collect_or_load(command, parsed_args):
         cloud, strategy=parsed_args.strategy, progress=progress,
         aggregates=getattr(parsed_args, 'aggregates', False), reuse=earlier)
     try:
-        snapshot = collector.collect()
+        # a live read makes thousands of requests, whose objects may hold
+        # reference cycles: the collector runs then, even in a command
+        # that paused it (paused_gc)
+        with _running_gc():
+            snapshot = collector.collect()
     finally:
         progress.done()
     if earlier is not None:

@@ -1017,10 +1017,13 @@ whose first 4 VFs are legacy pGPU providers; every other host has 2
 servers on them; every 4th host also has a converted PF with 4 VFs and
 one server), written as the snapshot the collector would read, with one
 host report per host (each host shape's fake sysfs tree read once, the
-report copied with the host's name).  Half of the hosts have no vGPU in
-use, so their legacy type comes from ``--map VGPU=nvidia-558``.  The plan
-runs as a subprocess (wall time and peak RSS from ``wait4``, start-up
-included), then its steps run in-process, timed one by one.
+report copied with the host's name: the reports of a shape repeat the
+same types and PCI addresses, as the reports of one hardware kind do, and
+the loader holds each such value once).  Half of the hosts have no vGPU
+in use, so their legacy type comes from ``--map VGPU=nvidia-558``.  The
+plan runs as a subprocess (wall time and peak RSS from ``wait4``,
+start-up included), then its steps run in-process, timed one by one, with
+Python's cyclic garbage collector paused as the command pauses it.
 
 {table}
 

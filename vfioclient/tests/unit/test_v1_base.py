@@ -98,6 +98,33 @@ class TestPausedGc(testtools.TestCase):
             self.assertFalse(gc.isenabled())
         self.assertTrue(gc.isenabled())
 
+    def test_a_live_read_runs_the_collector(self):
+        # HTTP objects may hold cycles: a live read is never paused
+        seen = []
+
+        class Collector:
+            def __init__(self, *args, **kwargs):
+                pass
+
+            def collect(self):
+                seen.append(gc.isenabled())
+                return 'snapshot'
+
+        parsed = args(from_snapshot=None, reuse_snapshot=None,
+                      strategy='bulk', save_snapshot=None)
+        command = mock.Mock(auth_required=True)
+        command.app.stderr.isatty.return_value = False
+        command.app.options.verbose_level = 1
+        self.useFixture(fixtures.MockPatchObject(
+            base, 'connect', return_value=mock.Mock()))
+        self.useFixture(fixtures.MockPatchObject(
+            base.collect_cloud, 'Collector', Collector))
+        with base.paused_gc():
+            self.assertEqual('snapshot',
+                             base.collect_or_load(command, parsed))
+            self.assertFalse(gc.isenabled())
+        self.assertEqual([True], seen)
+
     def test_plan_command_runs_paused(self):
         from vfioclient.v1 import plan as v1_plan
         seen = []
