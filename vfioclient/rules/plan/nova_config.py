@@ -106,6 +106,7 @@ def device_spec_lines(gpu, live_migratable=False):
     return lines
 
 
+@functools.lru_cache(maxsize=1024)      # the same few lines, fleet-wide
 def provider_traits(device_spec_line, release):
     """The traits ``release`` (a
     :class:`~vfioclient.nova.releases.NovaRelease`) puts on the PCI
