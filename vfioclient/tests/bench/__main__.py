@@ -14,7 +14,8 @@
 
     python -m vfioclient.tests.bench [--sizes 250,500,1000,2000]
         [--latency-ms 20] [--quick] [--write-doc PATH] [--state-dir DIR]
-        [--plan-sizes 1000,10000] [--only audit|plan|live-audit]
+        [--plan-sizes 1000,10000] [--plan-runs 3]
+        [--only audit|plan|live-audit]
 
 For each size N (hosts of the sandbox's ``large`` estate, grown in place):
 the audit as a subprocess (wall time, peak RSS, requests by endpoint from
@@ -120,6 +121,10 @@ def parse_args(argv):
                         '(default %s; --quick: %s)' % (
                             ','.join(map(str, bench_plan.DEFAULT_SIZES)),
                             ','.join(map(str, bench_plan.QUICK_SIZES))))
+    p.add_argument('--plan-runs', type=int, default=bench_plan.RUNS,
+                   help='runs of the plan command at each plan size: the '
+                        'best wall time is reported, with the worst '
+                        '(default %d)' % bench_plan.RUNS)
     p.add_argument('--only', choices=('audit', 'plan', 'live-audit'),
                    help='run only the audit part (the sandbox, the small '
                         'benches), only the offline plan, or only the live '
@@ -156,6 +161,8 @@ def parse_args(argv):
         p.error('--sizes needs positive integers')
     if not args.plan_sizes or min(args.plan_sizes) < 1:
         p.error('--plan-sizes needs positive integers')
+    if args.plan_runs < 1:
+        p.error('--plan-runs needs a positive integer')
     return args
 
 
@@ -390,7 +397,8 @@ def run_plan_part(args, results, workdir):
     """The offline plan at each --plan-sizes (no sandbox)."""
     results['plan'] = []
     for n in args.plan_sizes:
-        results['plan'].append(bench_plan.measure(n, workdir))
+        results['plan'].append(bench_plan.measure(n, workdir,
+                                                  runs=args.plan_runs))
         save(results, args, partial=True)
 
 
@@ -1021,9 +1029,10 @@ report copied with the host's name: the reports of a shape repeat the
 same types and PCI addresses, as the reports of one hardware kind do, and
 the loader holds each such value once).  Half of the hosts have no vGPU
 in use, so their legacy type comes from ``--map VGPU=nvidia-558``.  The
-plan runs as a subprocess (wall time and peak RSS from ``wait4``,
-start-up included), then its steps run in-process, timed one by one, with
-Python's cyclic garbage collector paused as the command pauses it.
+plan runs as a subprocess {runs} times (wall time and peak RSS from
+``wait4``, start-up included: the best wall time, the worst beside it,
+the highest peak RSS), then its steps run in-process, timed one by one,
+with Python's cyclic garbage collector paused as the command pauses it.
 
 {table}
 
@@ -1064,6 +1073,8 @@ def plan_section(results, partial=False):
             ' '.join('%.1f' % x for x in results['load_start']),
             ' '.join('%.1f' % x for x in results['load_end']),
             ' (run still going: partial results)' if partial else ''),
+        runs={1: 'once'}.get(rows[0]['cli'].get('runs', 1), '%d times' % (
+            rows[0]['cli'].get('runs', 1))),
         table=table(*bench_plan.table_rows(rows)),
         steps=table(*steps) if steps else '',
         targets=table(['target', 'measured', 'result'],

@@ -72,15 +72,17 @@ class TestBenchPlan(testtools.TestCase):
         with contextlib.redirect_stdout(out), \
                 contextlib.redirect_stderr(io.StringIO()):
             self.assertEqual(0, bench.main([
-                '--only', 'plan', '--plan-sizes', '4,8', '--write-doc',
-                page, '--json', saved, '--workdir', self.dir]))
+                '--only', 'plan', '--plan-sizes', '4,8', '--plan-runs', '2',
+                '--write-doc', page, '--json', saved, '--workdir',
+                self.dir]))
         with open(saved) as f:
             results = json.load(f)
         self.assertEqual([], results['rows'])          # no audit part
         self.assertEqual([4, 8], [r['hosts'] for r in results['plan']])
         for row in results['plan']:
             cli = row['cli']
-            self.assertEqual(0, cli['rc'])
+            self.assertEqual((0, 2), (cli['rc'], cli['runs']))
+            self.assertLessEqual(cli['wall'], cli['worst'])
             self.assertEqual((row['hosts'], 0),
                              (cli['planned'], cli['refusals']))
             self.assertGreater(cli['rss_mib'], 0)
@@ -95,12 +97,14 @@ class TestBenchPlan(testtools.TestCase):
                              list(row['steps']))
         printed = out.getvalue()
         self.assertIn('runbook lines', printed)
+        self.assertIn('worst s', printed)
         self.assertIn('plan --artifacts of 10000 hosts < 10 s (largest N '
                       'here: 8)', printed)
         with open(page) as f:
             text = f.read()
         self.assertTrue(text.startswith(PAGE.split('How to reproduce')[0]
                                          + bench.PLAN_TITLE + '\n---'))
+        self.assertIn('runs as a subprocess 2 times', text)
         self.assertTrue(text.endswith('How to reproduce\n----------------'
                                       '\n\nAlso kept.\n'))
         # a second run replaces the section, it does not add one
