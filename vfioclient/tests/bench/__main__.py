@@ -1029,7 +1029,7 @@ report copied with the host's name: the reports of a shape repeat the
 same types and PCI addresses, as the reports of one hardware kind do, and
 the loader holds each such value once).  Half of the hosts have no vGPU
 in use, so their legacy type comes from ``--map VGPU=nvidia-558``.  The
-plan runs as a subprocess {runs} times (wall time and peak RSS from
+plan runs as a subprocess {runs} (wall time and peak RSS from
 ``wait4``, start-up included: the best wall time, the worst beside it,
 the highest peak RSS), then its steps run in-process, timed one by one,
 with Python's cyclic garbage collector paused as the command pauses it.
