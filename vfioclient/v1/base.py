@@ -33,6 +33,7 @@ from vfioclient.cloud import client
 from vfioclient.collect import cloud as collect_cloud
 from vfioclient import fileio
 from vfioclient.model import documents
+from vfioclient.model import jsontext
 from vfioclient.nova import releases
 from vfioclient.rules import findings as findings_mod
 
@@ -203,8 +204,10 @@ class DocumentLister(command.Lister):
             return super().produce_output(parsed_args, column_names, data)
         doc = self.document(parsed_args.formatter)
         if isinstance(doc, dict):
-            indent = None if getattr(parsed_args, 'noindent', False) else 2
-            doc = json.dumps(doc, indent=indent) + '\n'
+            if getattr(parsed_args, 'noindent', False):
+                doc = json.dumps(doc) + '\n'
+            else:    # json.dumps(doc, indent=2), the same text, faster
+                doc = jsontext.dumps(doc) + '\n'
         self.app.stdout.write(doc)
         return 0
 
