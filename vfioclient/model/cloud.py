@@ -281,8 +281,10 @@ class Snapshot:
             return {rc: inventory(values) for rc, values in raw.items()}
 
         def names(raw):
-            return None if raw is None else lists.setdefault(
-                tuple(raw), tuple(raw))
+            if raw is None:
+                return None
+            value = tuple(raw)
+            return lists.setdefault(value, value)
 
         providers = tuple(
             Provider(uuid=p['uuid'], name=p['name'],

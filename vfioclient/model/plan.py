@@ -379,12 +379,16 @@ class Plan:
         return next((a for a in self.aliases if a.name == name), None)
 
     # -- JSON --------------------------------------------------------------
-    def to_dict(self):
-        doc = {'schema_version': self.schema_version, 'kind': self.kind}
+    def _items(self):
+        """``(key, value)`` of the document's top level, in its order."""
+        yield 'schema_version', self.schema_version
+        yield 'kind', self.kind
         for field in dataclasses.fields(self):
-            if field.name not in doc:
-                doc[field.name] = _dump(getattr(self, field.name))
-        return doc
+            if field.name not in ('schema_version', 'kind'):
+                yield field.name, getattr(self, field.name)
+
+    def to_dict(self):
+        return {key: _dump(value) for key, value in self._items()}
 
     def to_json(self):
         """The document as text: stable key order, ends with a newline."""
@@ -394,13 +398,10 @@ class Plan:
         """:meth:`to_json`'s text handed to ``sink(str)`` in pieces, one
         host (flavor, server...) at a time: a 10,000-host plan's document
         as dicts and then as one string took some 150 MB at once."""
-        sink('{\n  "schema_version": %d,\n  "kind": %s'
-             % (self.schema_version, jsontext.dumps(self.kind)))
-        for field in dataclasses.fields(self):
-            if field.name in ('schema_version', 'kind'):
-                continue
-            value = getattr(self, field.name)
-            sink(',\n  %s: ' % jsontext.dumps(field.name))
+        start = '{'
+        for key, value in self._items():
+            sink('%s\n  %s: ' % (start, jsontext.dumps(key)))
+            start = ','
             if type(value) is not tuple or not value:
                 jsontext.write(_dump(value), sink, pad='\n  ')
                 continue
@@ -534,10 +535,6 @@ def _dump(value):
     kind = type(value)
     if kind in _SCALARS:
         return value
-    if kind is tuple or kind is list:
-        return [_dump(v) for v in value]
-    if kind is dict:
-        return {k: _dump(v) for k, v in value.items()}
     names = _FIELD_NAMES.get(kind)
     if names is None:
         if isinstance(value, (tuple, list)):

@@ -41,7 +41,6 @@ from vfioclient.rules import findings as findings_mod
 LOG = logging.getLogger(__name__)
 
 
-@contextlib.contextmanager
 def paused_gc():
     """Python's cyclic garbage collector paused for a command's bulk work.
 
@@ -52,28 +51,28 @@ def paused_gc():
     plan``.  Memory is still freed as it is released (reference counting);
     only cycles wait for the collector, which is enabled again on exit.
     """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    return _gc_enabled(False)
 
 
-@contextlib.contextmanager
 def _running_gc():
     """The cyclic collector enabled for a while, paused again after if it
     was paused."""
-    if gc.isenabled():
+    return _gc_enabled(True)
+
+
+@contextlib.contextmanager
+def _gc_enabled(enabled):
+    """The cyclic collector on (``enabled``) or off inside, as it was
+    after."""
+    if gc.isenabled() == enabled:
         yield
         return
-    gc.enable()
+    (gc.enable if enabled else gc.disable)()
     try:
         yield
     finally:
-        gc.disable()
+        (gc.disable if enabled else gc.enable)()
+
 
 class Progress:
     """Progress lines on stderr, only for a human watching a terminal.
