@@ -319,12 +319,31 @@ def rerender(args):
     return 0
 
 
+# Options naming where this run kept its files: the page shows what was
+# run, not the paths of one machine.
+_LOCAL_PATHS = {'--json': 'FILE', '--write-doc': 'FILE', '--workdir': 'DIR',
+                '--state-dir': 'DIR'}
+
+
+def shown_command(argv):
+    """The ``tox -e bench`` command line of ``argv`` for the page, with
+    the absolute paths of :data:`_LOCAL_PATHS` options as placeholders."""
+    shown = []
+    for i, arg in enumerate(argv):
+        option, sep, value = arg.partition('=')
+        if sep and option in _LOCAL_PATHS and os.path.isabs(value):
+            arg = '%s=%s' % (option, _LOCAL_PATHS[option])
+        elif i and argv[i - 1] in _LOCAL_PATHS and os.path.isabs(arg):
+            arg = _LOCAL_PATHS[argv[i - 1]]
+        shown.append(arg)
+    return 'tox -e bench' + (' -- ' + ' '.join(shown) if shown else '')
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.from_json:
         return rerender(args)
-    args.command = 'tox -e bench' + (
-        ' -- ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else '')
+    args.command = shown_command(sys.argv[1:])
     t_start = time.monotonic()
     results = {'started': datetime.datetime.now(
         datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),

@@ -121,3 +121,15 @@ class TestBenchPlan(testtools.TestCase):
     def test_a_page_without_the_sections_gets_it_appended(self):
         self.assertEqual('Title\n=====\n\nS\n-\n', bench.replace_plan_section(
             'Title\n=====\n', 'S\n-\n'))
+
+    def test_the_page_shows_no_local_paths(self):
+        self.assertEqual(
+            'tox -e bench -- --only plan --json FILE --workdir DIR '
+            '--write-doc doc/source/reference/performance.rst '
+            '--state-dir=DIR --sizes 10',
+            bench.shown_command([
+                '--only', 'plan', '--json', '/tmp/a/r.json', '--workdir',
+                '/tmp/a/w', '--write-doc',
+                'doc/source/reference/performance.rst',
+                '--state-dir=/var/tmp/s', '--sizes', '10']))
+        self.assertEqual('tox -e bench', bench.shown_command([]))
